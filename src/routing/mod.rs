@@ -1,0 +1,1 @@
+//! URL routing with Werkzeug's rules (in progress).
