@@ -311,9 +311,14 @@ fn send_file_at(
     request: &Request,
     opts: &SendFileOptions,
 ) -> Result<Response, HttpError> {
+    // Check before opening: opening a FIFO would block the worker.
+    let is_file = |m: &std::fs::Metadata| m.is_file();
+    if !std::fs::metadata(open_path).is_ok_and(|m| is_file(&m)) {
+        return Err(HttpError::new(404));
+    }
     let file = File::open(open_path).map_err(|e| io_error(path, &e))?;
     let meta = file.metadata().map_err(|e| io_error(path, &e))?;
-    if !meta.is_file() {
+    if !is_file(&meta) {
         return Err(HttpError::new(404));
     }
     let size = meta.len();

@@ -311,6 +311,26 @@ fn send_file_missing_or_directory_is_404() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn special_files_are_404_without_blocking() {
+    let root = tempfile::tempdir().unwrap();
+    let fifo = root.path().join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // no mkfifo on this system
+    }
+    let req = Request::new("GET", "/");
+    let opts = SendFileOptions::default();
+    assert_eq!(send_file(&fifo, &req, &opts).unwrap_err().code, 404);
+    assert_eq!(
+        send_file(Path::new("/dev/null"), &req, &opts)
+            .unwrap_err()
+            .code,
+        404
+    );
+}
+
 #[test]
 fn bodies_stream_from_the_file() {
     let root = tempfile::tempdir().unwrap();
