@@ -52,6 +52,13 @@ fn redirect_location(path: &str, query_string: &str) -> RoutingError {
     RoutingError::RequestRedirect { location }
 }
 
+fn build_compare_key(rule: &Rule) -> (isize, isize) {
+    (
+        -(rule.argument_set.len() as isize),
+        -(rule.defaults.len() as isize),
+    )
+}
+
 fn no_match(have_match_for: &BTreeSet<&str>) -> RoutingError {
     if have_match_for.is_empty() {
         RoutingError::NotFound
@@ -81,10 +88,13 @@ impl UrlMap {
         let rule = Rule::compile(spec)?;
         let idx = self.rules.len();
         self.matcher.add(idx, &rule.parts);
-        self.by_endpoint
-            .entry(rule.endpoint.clone())
-            .or_default()
-            .push(idx);
+        // Werkzeug's `Map.update` keeps each endpoint's rules stably sorted
+        // by `build_compare_key`: more arguments first, then more defaults.
+        // Building, default redirects and suggestions all use that order.
+        let key = build_compare_key(&rule);
+        let list = self.by_endpoint.entry(rule.endpoint.clone()).or_default();
+        let at = list.partition_point(|&i| build_compare_key(&self.rules[i]) <= key);
+        list.insert(at, idx);
         self.rules.push(rule);
         Ok(())
     }
@@ -94,7 +104,8 @@ impl UrlMap {
         &self.rules
     }
 
-    /// The rules of one endpoint, in registration order.
+    /// The rules of one endpoint in Werkzeug's build order (more
+    /// arguments first, then more defaults, then registration order).
     pub fn endpoint_rules<'a>(&'a self, endpoint: &str) -> impl Iterator<Item = &'a Rule> + 'a {
         self.by_endpoint
             .get(endpoint)
