@@ -124,7 +124,8 @@ pub(crate) fn parse_converter_args(argstr: &str) -> Result<ConverterArgs, String
     let mut kwargs: Vec<(String, ArgValue)> = Vec::new();
     let mut position = 0;
     loop {
-        let found = (position..text.len()).find_map(|start| match_arg(&text, start).map(|m| (start, m)));
+        let found =
+            (position..text.len()).find_map(|start| match_arg(&text, start).map(|m| (start, m)));
         let Some((start, item)) = found else { break };
         if start != position {
             let skipped: String = text[position..start].iter().collect();
@@ -170,12 +171,20 @@ fn match_arg(t: &[char], start: usize) -> Option<ArgItem> {
         if t.get(eq) == Some(&'=') {
             if let Some((value, end)) = match_value(t, skip_ws(t, eq + 1)) {
                 let name = t[p..p + w].iter().collect();
-                return Some(ArgItem { name: Some(name), value, end });
+                return Some(ArgItem {
+                    name: Some(name),
+                    value,
+                    end,
+                });
             }
         }
     }
     let (value, end) = match_value(t, p)?;
-    Some(ArgItem { name: None, value, end })
+    Some(ArgItem {
+        name: None,
+        value,
+        end,
+    })
 }
 
 /// The value alternatives in regex order, each followed by `\s*,`.
@@ -281,7 +290,10 @@ fn bind(
 
 /// Parameters whose Python defaults are all `None`-like (`0`, `False`).
 fn bind_or_none(slots: Vec<Option<ArgValue>>) -> Vec<ArgValue> {
-    slots.into_iter().map(|s| s.unwrap_or(ArgValue::None)).collect()
+    slots
+        .into_iter()
+        .map(|s| s.unwrap_or(ArgValue::None))
+        .collect()
 }
 
 /// A converter bound to one rule variable.
@@ -317,13 +329,20 @@ pub(crate) enum Converter {
 impl Converter {
     /// Builds the converter `name` with its parsed arguments; errors are
     /// Werkzeug's (`LookupError`/`TypeError`/`ValueError` texts).
-    pub(crate) fn new(name: &str, args: ConverterArgs) -> Result<Converter, (&'static str, String)> {
+    pub(crate) fn new(
+        name: &str,
+        args: ConverterArgs,
+    ) -> Result<Converter, (&'static str, String)> {
         let type_err = |m: String| ("TypeError", m);
         let value_err = |m: String| ("ValueError", m);
         match name {
             "default" | "string" => {
-                let v = bind("UnicodeConverter", &["minlength", "maxlength", "length"], args)
-                    .map_err(type_err)?;
+                let v = bind(
+                    "UnicodeConverter",
+                    &["minlength", "maxlength", "length"],
+                    args,
+                )
+                .map_err(type_err)?;
                 let count = |a: &ArgValue| -> Result<usize, (&'static str, String)> {
                     let n = a.to_int().map_err(|m| {
                         if matches!(a, ArgValue::None) {
@@ -339,27 +358,40 @@ impl Converter {
                 };
                 if let Some(len) = v[2].as_ref().filter(|a| **a != ArgValue::None) {
                     let n = count(len)?;
-                    return Ok(Converter::Text { min: n, max: Some(n), exact: true });
+                    return Ok(Converter::Text {
+                        min: n,
+                        max: Some(n),
+                        exact: true,
+                    });
                 }
+                // Werkzeug converts `maxlength` before `minlength`.
+                let max = match &v[1] {
+                    None | Some(ArgValue::None) => None,
+                    Some(a) => Some(count(a)?),
+                };
                 // A missing `minlength` defaults to 1; an explicit `None`
                 // fails in `int()` as in Python.
                 let min = match &v[0] {
                     None => 1,
                     Some(a) => count(a)?,
                 };
-                let max = match &v[1] {
-                    None | Some(ArgValue::None) => None,
-                    Some(a) => Some(count(a)?),
-                };
                 if max.is_some_and(|m| m < min) {
                     return Err(value_err("min repeat greater than max repeat".to_owned()));
                 }
-                Ok(Converter::Text { min, max, exact: false })
+                Ok(Converter::Text {
+                    min,
+                    max,
+                    exact: false,
+                })
             }
             "int" => {
                 let v = bind_or_none(
-                    bind("NumberConverter", &["fixed_digits", "min", "max", "signed"], args)
-                        .map_err(type_err)?,
+                    bind(
+                        "NumberConverter",
+                        &["fixed_digits", "min", "max", "signed"],
+                        args,
+                    )
+                    .map_err(type_err)?,
                 );
                 let fixed_digits = match &v[0] {
                     ArgValue::None => 0,
@@ -440,7 +472,11 @@ impl Converter {
     /// exactly when their regex text is equal, so this is the identity key.
     pub(crate) fn regex(&self) -> String {
         match self {
-            Converter::Text { min, max, exact: true } => format!("[^/]{{{}}}", max.unwrap_or(*min)),
+            Converter::Text {
+                min,
+                max,
+                exact: true,
+            } => format!("[^/]{{{}}}", max.unwrap_or(*min)),
             Converter::Text { min, max, .. } => match max {
                 Some(m) => format!("[^/]{{{min},{m}}}"),
                 None => format!("[^/]{{{min},}}"),
@@ -463,7 +499,12 @@ impl Converter {
 
     /// Calls `try_end` with each end of a match starting at `pos` in `s`,
     /// in the order the regex engine would try them, until it returns true.
-    pub(crate) fn for_each_end(&self, s: &str, pos: usize, try_end: &mut dyn FnMut(usize) -> bool) -> bool {
+    pub(crate) fn for_each_end(
+        &self,
+        s: &str,
+        pos: usize,
+        try_end: &mut dyn FnMut(usize) -> bool,
+    ) -> bool {
         let rest = &s[pos..];
         match self {
             Converter::Text { min, max, .. } => {
@@ -502,12 +543,17 @@ impl Converter {
             Converter::Float { signed, .. } => {
                 let sign = usize::from(*signed && rest.starts_with('-'));
                 let int_len = digit_run(&rest[sign..]);
-                if int_len == 0 || rest[sign + int_len..].as_bytes().first() != Some(&b'.') {
+                if int_len == 0 || rest.as_bytes().get(sign + int_len) != Some(&b'.') {
                     return false;
                 }
                 let frac_start = sign + int_len + 1;
                 let frac = digit_run(&rest[frac_start..]);
-                greedy_back(&rest[frac_start..frac_start + frac], pos + frac_start, 1, try_end)
+                greedy_back(
+                    &rest[frac_start..frac_start + frac],
+                    pos + frac_start,
+                    1,
+                    try_end,
+                )
             }
             Converter::Path => {
                 // `[^/].*?`: one non-slash character, then lazily anything
@@ -560,7 +606,12 @@ impl Converter {
                 Some(RouteValue::Str(value.to_owned()))
             }
             Converter::Uuid => Some(RouteValue::Str(value.to_ascii_lowercase())),
-            Converter::Int { fixed_digits, min, max, .. } => {
+            Converter::Int {
+                fixed_digits,
+                min,
+                max,
+                ..
+            } => {
                 if *fixed_digits != 0 && value.chars().count() != *fixed_digits {
                     return None;
                 }
@@ -630,7 +681,12 @@ fn digit_run(s: &str) -> usize {
 
 /// Tries the ends of a greedy repeat over `run` (starting at byte `base`),
 /// longest first, down to `min_chars` characters.
-fn greedy_back(run: &str, base: usize, min_chars: usize, try_end: &mut dyn FnMut(usize) -> bool) -> bool {
+fn greedy_back(
+    run: &str,
+    base: usize,
+    min_chars: usize,
+    try_end: &mut dyn FnMut(usize) -> bool,
+) -> bool {
     let mut count = run.chars().count();
     let mut end = run.len();
     while count >= min_chars {
@@ -797,7 +853,9 @@ mod tests {
         assert_eq!(big.to_python("99999999999999999999"), None);
         assert_eq!(
             Converter::Uuid.to_python("ABCDEF00-0000-0000-0000-000000000000"),
-            Some(RouteValue::Str("abcdef00-0000-0000-0000-000000000000".into()))
+            Some(RouteValue::Str(
+                "abcdef00-0000-0000-0000-000000000000".into()
+            ))
         );
         let float = Converter::new("float", args("max=2")).unwrap();
         assert_eq!(float.to_python("1.5"), Some(RouteValue::Float(1.5)));

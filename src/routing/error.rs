@@ -136,7 +136,10 @@ impl BuildError {
         }
         let sorted: BTreeSet<&str> = keys.iter().copied().collect();
         if !sorted.is_empty() {
-            message.push_str(&format!(" with values {}", py_list_repr(sorted.iter().copied())));
+            message.push_str(&format!(
+                " with values {}",
+                py_list_repr(sorted.iter().copied())
+            ));
         }
         message.push('.');
         if let Some(rule) = closest_rule(endpoint, &sorted, method, rules) {
@@ -160,7 +163,10 @@ impl BuildError {
                     ));
                 }
             } else {
-                message.push_str(&format!(" Did you mean {} instead?", py_repr(&rule.endpoint)));
+                message.push_str(&format!(
+                    " Did you mean {} instead?",
+                    py_repr(&rule.endpoint)
+                ));
             }
         }
         BuildError {
@@ -261,7 +267,12 @@ fn find_longest_match(
                 if j >= bhi {
                     break;
                 }
-                let k = j.checked_sub(1).and_then(|p| j2len.get(&p)).copied().unwrap_or(0) + 1;
+                let k = j
+                    .checked_sub(1)
+                    .and_then(|p| j2len.get(&p))
+                    .copied()
+                    .unwrap_or(0)
+                    + 1;
                 newj2len.insert(j, k);
                 if k > bestsize {
                     besti = i + 1 - k;
@@ -279,7 +290,9 @@ fn find_longest_match(
         bestj -= 1;
         bestsize += 1;
     }
-    while besti + bestsize < ahi && bestj + bestsize < bhi && a[besti + bestsize] == b[bestj + bestsize]
+    while besti + bestsize < ahi
+        && bestj + bestsize < bhi
+        && a[besti + bestsize] == b[bestj + bestsize]
     {
         bestsize += 1;
     }

@@ -128,15 +128,22 @@ impl UrlMap {
             Cow::Borrowed(method)
         };
         // Werkzeug matches `"/" + path_info.lstrip("/")`.
-        let path: Cow<'_, str> = if path.is_empty() || (path.starts_with('/') && !path.starts_with("//")) {
-            Cow::Borrowed(path)
-        } else {
-            Cow::Owned(format!("/{}", path.trim_start_matches('/')))
-        };
+        let path: Cow<'_, str> =
+            if path.is_empty() || (path.starts_with('/') && !path.starts_with("//")) {
+                Cow::Borrowed(path)
+            } else {
+                Cow::Owned(format!("/{}", path.trim_start_matches('/')))
+            };
         let mut have_match_for = BTreeSet::new();
-        match self.matcher.find(&self.rules, &path, &method, &mut have_match_for) {
+        match self
+            .matcher
+            .find(&self.rules, &path, &method, &mut have_match_for)
+        {
             Err(SlashRequired) => {
-                return Err(redirect_location(&quote_path(&format!("{path}/")), query_string))
+                return Err(redirect_location(
+                    &quote_path(&format!("{path}/")),
+                    query_string,
+                ))
             }
             Ok(Some(found)) => return self.finish(found, &method, query_string, &have_match_for),
             Ok(None) => {}
@@ -145,9 +152,15 @@ impl UrlMap {
         // would repeat the first search exactly, so it is skipped.
         if self.merge_slashes && path.contains("//") {
             let merged = merge_slashes(&path);
-            match self.matcher.find(&self.rules, &merged, &method, &mut have_match_for) {
+            match self
+                .matcher
+                .find(&self.rules, &merged, &method, &mut have_match_for)
+            {
                 Err(SlashRequired) => {
-                    return Err(redirect_location(&quote_path(&format!("{merged}/")), query_string))
+                    return Err(redirect_location(
+                        &quote_path(&format!("{merged}/")),
+                        query_string,
+                    ))
                 }
                 Ok(Some(_)) => return Err(redirect_location(&quote_path(&merged), query_string)),
                 Ok(None) => {}
@@ -199,7 +212,9 @@ impl UrlMap {
                 break;
             }
             let other = &self.rules[r];
-            if other.provides_defaults_for(rule) && other.suitable_for(&|k| args.get(k), Some(method)) {
+            if other.provides_defaults_for(rule)
+                && other.suitable_for(&|k| args.get(k), Some(method))
+            {
                 let mut values = args.clone();
                 values.extend(other.defaults.iter().map(|(k, v)| (k.clone(), v.clone())));
                 let mut path = String::new();

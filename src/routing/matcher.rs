@@ -58,7 +58,9 @@ impl Matcher {
                     Some(&next) => next,
                     None => {
                         let next = self.new_state();
-                        self.states[state].static_.insert(part.content.clone(), next);
+                        self.states[state]
+                            .static_
+                            .insert(part.content.clone(), next);
                         next
                     }
                 }

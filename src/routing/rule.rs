@@ -202,7 +202,11 @@ impl PartBuilder {
             is_final: self.is_final,
             suffixed,
             weight,
-            pieces: if self.is_static { Vec::new() } else { self.pieces },
+            pieces: if self.is_static {
+                Vec::new()
+            } else {
+                self.pieces
+            },
             capture_order,
         }
     }
@@ -221,7 +225,9 @@ enum Token<'a> {
 
 fn ident_len(s: &str) -> usize {
     let b = s.as_bytes();
-    if b.first().is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_') {
+    if b.first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
         b.iter()
             .take_while(|c| c.is_ascii_alphanumeric() || **c == b'_')
             .count()
@@ -265,13 +271,21 @@ fn next_token(rule: &str, pos: usize) -> Option<(Token<'_>, usize)> {
             }
         }
         if let Some((name, used)) = var_tail(after) {
-            let tok = Token::Var { converter: Some(&inner[..conv_len]), args: None, name };
+            let tok = Token::Var {
+                converter: Some(&inner[..conv_len]),
+                args: None,
+                name,
+            };
             return Some((tok, pos + 1 + conv_len + used));
         }
     }
     let name_len = ident_len(inner);
     if name_len > 0 && inner[name_len..].starts_with('>') {
-        let tok = Token::Var { converter: None, args: None, name: &inner[..name_len] };
+        let tok = Token::Var {
+            converter: None,
+            args: None,
+            name: &inner[..name_len],
+        };
         return Some((tok, pos + 1 + name_len + 1));
     }
     None
@@ -335,7 +349,8 @@ impl Rule {
             match token {
                 Token::Static(text) => {
                     let idx = part.static_weights.len();
-                    part.static_weights.push((idx, -(text.chars().count() as isize)));
+                    part.static_weights
+                        .push((idx, -(text.chars().count() as isize)));
                     trace.push((false, text.to_owned()));
                     if part.is_static {
                         part.content.push_str(text);
@@ -344,20 +359,26 @@ impl Rule {
                     }
                     part.push_lit(text);
                 }
-                Token::Var { converter, args, name } => {
+                Token::Var {
+                    converter,
+                    args,
+                    name,
+                } => {
                     if part.is_static {
                         // The content becomes a regex from here on.
                         part.content = re_escape(&part.content);
                         part.is_static = false;
                     }
-                    let parsed = parse_converter_args(args.unwrap_or("")).map_err(RuleError::value)?;
+                    let parsed =
+                        parse_converter_args(args.unwrap_or("")).map_err(RuleError::value)?;
                     let conv = Converter::new(converter.unwrap_or("default"), parsed)
                         .map_err(|(kind, msg)| RuleError::new(kind, msg))?;
                     if !conv.part_isolating() {
                         part.is_final = true;
                     }
                     let n = part.argument_weights.len();
-                    part.content.push_str(&format!("(?P<__werkzeug_{n}>{})", conv.regex()));
+                    part.content
+                        .push_str(&format!("(?P<__werkzeug_{n}>{})", conv.regex()));
                     part.argument_weights.push(conv.weight());
                     part.pieces.push(Piece::Conv(conv.clone()));
                     converters.insert(name.to_owned(), conv);
@@ -539,11 +560,17 @@ mod tests {
     }
 
     fn err(rule: &str) -> String {
-        Rule::compile(RuleSpec::new(rule, "e")).unwrap_err().to_string()
+        Rule::compile(RuleSpec::new(rule, "e"))
+            .unwrap_err()
+            .to_string()
     }
 
     fn contents(rule: &str) -> Vec<String> {
-        compile(rule).parts.iter().map(|p| p.content.clone()).collect()
+        compile(rule)
+            .parts
+            .iter()
+            .map(|p| p.content.clone())
+            .collect()
     }
 
     #[test]
@@ -580,7 +607,10 @@ mod tests {
     #[test]
     fn methods_follow_flask() {
         let r = compile("/");
-        assert_eq!(r.methods.iter().collect::<Vec<_>>(), ["GET", "HEAD", "OPTIONS"]);
+        assert_eq!(
+            r.methods.iter().collect::<Vec<_>>(),
+            ["GET", "HEAD", "OPTIONS"]
+        );
         assert!(r.automatic_options);
         let spec = RuleSpec::new("/", "e").methods(&["post", "options"]);
         let r = Rule::compile(spec).unwrap();
@@ -614,7 +644,10 @@ mod tests {
     #[test]
     fn converter_arguments_may_hold_parentheses() {
         let r = compile("/<any(a, \"b)c\"):x>");
-        assert_eq!(r.converters["x"], Converter::Any(vec!["a".into(), "b)c".into()]));
+        assert_eq!(
+            r.converters["x"],
+            Converter::Any(vec!["a".into(), "b)c".into()])
+        );
         // A `>` outside a variable is static text.
         assert_eq!(contents("/<x>>"), ["", "(?P<__werkzeug_0>[^/]{1,})>\\Z"]);
     }

@@ -166,10 +166,10 @@ pub(crate) fn py_float_str(x: f64) -> String {
 const ND_ZEROS: [u32; 66] = [
     0x30, 0x660, 0x6F0, 0x7C0, 0x966, 0x9E6, 0xA66, 0xAE6, 0xB66, 0xBE6, 0xC66, 0xCE6, 0xD66,
     0xDE6, 0xE50, 0xED0, 0xF20, 0x1040, 0x1090, 0x17E0, 0x1810, 0x1946, 0x19D0, 0x1A80, 0x1A90,
-    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0,
-    0xFF10, 0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0,
-    0x11650, 0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0,
-    0x16B50, 0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
+    0x1B50, 0x1BB0, 0x1C40, 0x1C50, 0xA620, 0xA8D0, 0xA900, 0xA9D0, 0xA9F0, 0xAA50, 0xABF0, 0xFF10,
+    0x104A0, 0x10D30, 0x11066, 0x110F0, 0x11136, 0x111D0, 0x112F0, 0x11450, 0x114D0, 0x11650,
+    0x116C0, 0x11730, 0x118E0, 0x11950, 0x11C50, 0x11D50, 0x11DA0, 0x16A60, 0x16AC0, 0x16B50,
+    0x1D7CE, 0x1D7D8, 0x1D7E2, 0x1D7EC, 0x1D7F6, 0x1E140, 0x1E2F0, 0x1E950, 0x1FBF0,
 ];
 
 /// The value of a decimal digit as Python's `\d` / `int()` see it.
@@ -319,8 +319,10 @@ fn is_py_printable(c: char) -> bool {
         return false;
     }
     // Separators (Zs except space, Zl, Zp).
-    if matches!(cp, 0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000)
-    {
+    if matches!(
+        cp,
+        0xA0 | 0x1680 | 0x2000..=0x200A | 0x2028 | 0x2029 | 0x202F | 0x205F | 0x3000
+    ) {
         return false;
     }
     // Format characters (Cf).
@@ -382,8 +384,13 @@ mod tests {
         assert!(!RouteValue::Int(1).py_eq(&RouteValue::Float(1.5)));
         assert!(!RouteValue::Str("1".into()).py_eq(&RouteValue::Int(1)));
         assert!(!RouteValue::Float(f64::NAN).py_eq(&RouteValue::Float(f64::NAN)));
-        assert!(Number::Int(2).partial_cmp_num(&Number::Float(1.5)) == Some(std::cmp::Ordering::Greater));
-        assert!(Number::Int(-2).partial_cmp_num(&Number::Float(-1.5)) == Some(std::cmp::Ordering::Less));
+        assert!(
+            Number::Int(2).partial_cmp_num(&Number::Float(1.5))
+                == Some(std::cmp::Ordering::Greater)
+        );
+        assert!(
+            Number::Int(-2).partial_cmp_num(&Number::Float(-1.5)) == Some(std::cmp::Ordering::Less)
+        );
     }
 
     #[test]
@@ -415,7 +422,10 @@ mod tests {
         );
         assert_eq!(py_int_of_float(-3.9).as_deref(), Ok("-3"));
         assert_eq!(py_int_of_float(-0.5).as_deref(), Ok("0"));
-        assert_eq!(py_int_of_float(1e20).as_deref(), Ok("100000000000000000000"));
+        assert_eq!(
+            py_int_of_float(1e20).as_deref(),
+            Ok("100000000000000000000")
+        );
         assert!(py_int_of_float(f64::NAN).is_err());
     }
 

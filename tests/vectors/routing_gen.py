@@ -253,8 +253,26 @@ case("defaults_build",
              ("x", [], None, G), ("x", [("id", 5), ("fmt", "html")], None, G), ("x", [("id", 6)], None, G),
              ("x", [("id", 7), ("fmt", "json")], None, G), ("x", [("fmt", "json")], None, G)])
 
+RULE_ERRORS = [
+    "x", "", "/<x", "/<int(:x>", "/<foo:x>", "/<a>/<a>", "/<int(foo=1):x>", "/<string(2, minlength=3):x>",
+    "/<string(length=x):x>", "/<any(1, 2):x>", "/<string(1,2,3,4):x>", "/<string(1, 2, 3, 4):x>",
+    "/<float(fixed_digits=2):x>", "/<any(a, b=1):x>", "/<string(maxlength=-1):x>", "/<int(min=1, @):x>",
+    "/<x:>", "/<:x>", "/<x y>", "//<1x>", "/<string(length=None):x>", "/<string(minlength=None):x>",
+    "/<int(a b):x>", "/<path(anything=1):x>", "/a/<x>/<y>/<x>", "/<int(signed=True, min=-5):x>",
+    "/<any(a, 'b c', u\"d\"):x>", "/<string(length=2.0):x>", "/x>y", "/<int(4):x>",
+]
+
+
+def rule_error(rule):
+    try:
+        make_app([R(rule, "e")])
+        return None
+    except Exception as e:
+        return [type(e).__name__, str(e)]
+
+
 if __name__ == "__main__":
-    out = {"maps": []}
+    out = {"rule_errors": [{"rule": r, "error": rule_error(r)} for r in RULE_ERRORS], "maps": []}
     for name, rules, matches, builds, allowed in MAPS:
         app = make_app(rules)
         out["maps"].append({
