@@ -53,6 +53,7 @@
 //! matching, `redirect_to`, `alias`, `build_only` and WebSocket rules are
 //! not supported.
 
+mod converter_args;
 mod converters;
 mod error;
 mod map;

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 
 use indexmap::IndexMap;
 
-use super::converters::{parse_converter_args, re_escape, Converter};
+use super::converter_args::parse_converter_args;
+use super::converters::{re_escape, Converter};
 use super::error::RuleError;
 use super::value::{py_repr, RouteValue};
 use crate::urls::quote_path_into;

@@ -253,6 +253,10 @@ case("defaults_build",
              ("x", [], None, G), ("x", [("id", 5), ("fmt", "html")], None, G), ("x", [("id", 6)], None, G),
              ("x", [("id", 7), ("fmt", "json")], None, G), ("x", [("fmt", "json")], None, G)])
 
+# Werkzeug sorts capture groups by name, so the 11th value lands third.
+case("many_captures", [R("/" + "".join(f"<path:v{i}>-" for i in range(11)) + "end", "many")],
+     matches=[("/a-b-c-d-e-f-g-h-i-j-k-end", G, "")])
+
 RULE_ERRORS = [
     "x", "", "/<x", "/<int(:x>", "/<foo:x>", "/<a>/<a>", "/<int(foo=1):x>", "/<string(2, minlength=3):x>",
     "/<string(length=x):x>", "/<any(1, 2):x>", "/<string(1,2,3,4):x>", "/<string(1, 2, 3, 4):x>",
