@@ -92,7 +92,8 @@ fn hex(b: u8) -> Option<u8> {
 }
 
 fn unquote_part(part: &str, unsafe_extra: &str) -> String {
-    let is_unsafe = |b: u8| b <= 0x20 || b == b'%' || b == 0x7f || unsafe_extra.as_bytes().contains(&b);
+    let is_unsafe =
+        |b: u8| b <= 0x20 || b == b'%' || b == 0x7f || unsafe_extra.as_bytes().contains(&b);
     let bytes = part.as_bytes();
     let mut out = String::with_capacity(part.len());
     let mut pending: Vec<u8> = Vec::new();

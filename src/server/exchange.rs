@@ -45,13 +45,24 @@ pub(crate) fn serve(rq: tiny_http::Request, ctx: &Context) {
     let method = rq.method().as_str().to_owned();
     let target = rq.url().to_owned();
     let version = format!("HTTP/{}.{}", rq.http_version().0, rq.http_version().1);
-    let remote = rq.remote_addr().map(|a| a.ip().to_string()).unwrap_or_default();
+    let remote = rq
+        .remote_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
     let headers: Vec<(String, String)> = rq
         .headers()
         .iter()
-        .map(|h| (h.field.as_str().as_str().to_owned(), h.value.as_str().to_owned()))
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_owned(),
+                h.value.as_str().to_owned(),
+            )
+        })
         .collect();
-    let pairs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let check = check_head(&method, &target, &pairs, &ctx.limits);
 
     if check.disposal == Disposal::Leak {
@@ -209,10 +220,14 @@ pub(crate) fn to_tiny(response: Response, is_head: bool) -> Result<tiny_http::Re
         (true, Some(n)) => n,
         _ => body_len,
     };
-    let length = usize::try_from(length).map_err(|_| format!("body of {length} bytes is too large"))?;
+    let length =
+        usize::try_from(length).map_err(|_| format!("body of {length} bytes is too large"))?;
     let reader: Box<dyn Read + Send> = match response.body {
         Body::Bytes(b) => Box::new(Cursor::new(b)),
-        Body::Stream { reader, len } => Box::new(ExactReader { inner: reader, left: len }),
+        Body::Stream { reader, len } => Box::new(ExactReader {
+            inner: reader,
+            left: len,
+        }),
     };
     // A threshold above any length keeps tiny_http from switching to chunked
     // encoding for large bodies: the length is always known, and a HEAD
@@ -240,7 +255,9 @@ impl Read for ExactReader {
         if self.left == 0 || buf.is_empty() {
             return Ok(0);
         }
-        let max = usize::try_from(self.left).unwrap_or(usize::MAX).min(buf.len());
+        let max = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
         let n = self.inner.read(&mut buf[..max])?;
         if n == 0 {
             return Err(io::Error::new(
@@ -322,8 +339,10 @@ impl Read for BodyReader {
                 // fixed-length reader keeps its place across a timed-out
                 // read; its chunked decoder does not, so that one fails.
                 Err(e)
-                    if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
-                        && matches!(self.framing, Framing::Length(_))
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) && matches!(self.framing, Framing::Length(_))
                         && started.elapsed() < self.idle =>
                 {
                     continue
@@ -357,11 +376,17 @@ mod tests {
     fn unwritable_headers_are_named() {
         let r = Response::text("x").with_header("X-Evil", "a\r\nSet-Cookie: b");
         let err = to_tiny(r, false).err().unwrap();
-        assert!(err.contains("\"X-Evil\"") && err.contains("CR, LF or NUL"), "{err}");
+        assert!(
+            err.contains("\"X-Evil\"") && err.contains("CR, LF or NUL"),
+            "{err}"
+        );
         let r = Response::text("x").with_header("X-Nul", "a\0b");
         assert!(to_tiny(r, false).err().unwrap().contains("X-Nul"));
         let r = Response::text("x").with_header("Bad Name", "v");
-        assert!(to_tiny(r, false).err().unwrap().contains("valid header name"));
+        assert!(to_tiny(r, false)
+            .err()
+            .unwrap()
+            .contains("valid header name"));
         let r = Response::text("x").with_header("X-Utf8", "café");
         assert!(to_tiny(r, false).err().unwrap().contains("non-ASCII"));
     }

@@ -210,7 +210,11 @@ fn framing(
         return reject(431, format!("{total} bytes of headers"));
     }
 
-    let named = |n: &'static str| headers.iter().filter(move |(k, _)| k.eq_ignore_ascii_case(n));
+    let named = |n: &'static str| {
+        headers
+            .iter()
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(n))
+    };
     let lengths: Vec<&str> = named("Content-Length").map(|(_, v)| *v).collect();
     let encodings: Vec<&str> = named("Transfer-Encoding").map(|(_, v)| *v).collect();
 
@@ -257,7 +261,12 @@ fn framing(
 /// `+5` counts) above 1024 bytes gets an `EqualReader` that drains the unread
 /// remainder on drop.
 fn disposal(headers: &[(&str, &str)]) -> Disposal {
-    let first = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| *v);
+    let first = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(n))
+            .map(|(_, v)| *v)
+    };
     if first("Transfer-Encoding").is_some() {
         return Disposal::Respond;
     }
@@ -285,7 +294,10 @@ mod tests {
     #[test]
     fn plain_lengths_are_accepted() {
         assert_eq!(check(&[]).outcome, Ok(Framing::Length(0)));
-        assert_eq!(check(&[("content-length", "12")]).outcome, Ok(Framing::Length(12)));
+        assert_eq!(
+            check(&[("content-length", "12")]).outcome,
+            Ok(Framing::Length(12))
+        );
         assert_eq!(
             check(&[("Transfer-Encoding", "Chunked")]).outcome,
             Ok(Framing::Chunked)
@@ -298,14 +310,20 @@ mod tests {
         assert_eq!(status(&[("Content-Length", "5x")]), Some(400));
         assert_eq!(status(&[("Content-Length", "")]), Some(400));
         assert_eq!(status(&[("Content-Length", "-1")]), Some(400));
-        assert_eq!(status(&[("Content-Length", "5"), ("Content-Length", "5")]), Some(400));
+        assert_eq!(
+            status(&[("Content-Length", "5"), ("Content-Length", "5")]),
+            Some(400)
+        );
         assert_eq!(
             status(&[("Content-Length", "5"), ("Transfer-Encoding", "chunked")]),
             Some(400)
         );
         assert_eq!(status(&[("Transfer-Encoding", "gzip, chunked")]), Some(501));
         assert_eq!(
-            status(&[("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")]),
+            status(&[
+                ("Transfer-Encoding", "chunked"),
+                ("Transfer-Encoding", "chunked")
+            ]),
             Some(501)
         );
     }
@@ -313,23 +331,35 @@ mod tests {
     #[test]
     fn oversize_bodies_are_413_and_huge_ones_are_never_dropped() {
         assert_eq!(status(&[("Content-Length", "16777217")]), Some(413));
-        assert_eq!(check(&[("Content-Length", "16777217")]).disposal, Disposal::Respond);
+        assert_eq!(
+            check(&[("Content-Length", "16777217")]).disposal,
+            Disposal::Respond
+        );
         let huge = check(&[("Content-Length", "9223372036854775000")]);
         assert_eq!(huge.outcome.unwrap_err().status, 413);
         assert_eq!(huge.disposal, Disposal::Leak);
         let max = check(&[("Content-Length", "18446744073709551615")]);
         assert_eq!(max.outcome.unwrap_err().status, 413);
         assert_eq!(max.disposal, Disposal::Leak);
-        assert_eq!(status(&[("Content-Length", "99999999999999999999")]), Some(413));
+        assert_eq!(
+            status(&[("Content-Length", "99999999999999999999")]),
+            Some(413)
+        );
         // tiny_http reads `+N` as N: refused, and still must not be dropped.
         let plus = check(&[("Content-Length", "+9223372036854775000")]);
         assert_eq!(plus.outcome.unwrap_err().status, 400);
         assert_eq!(plus.disposal, Disposal::Leak);
         // With Transfer-Encoding tiny_http ignores Content-Length entirely.
-        let te = check(&[("Transfer-Encoding", "x"), ("Content-Length", "9223372036854775000")]);
+        let te = check(&[
+            ("Transfer-Encoding", "x"),
+            ("Content-Length", "9223372036854775000"),
+        ]);
         assert_eq!(te.disposal, Disposal::Respond);
         // Only the first Content-Length counts for tiny_http.
-        let dup = check(&[("Content-Length", "1"), ("Content-Length", "9223372036854775000")]);
+        let dup = check(&[
+            ("Content-Length", "1"),
+            ("Content-Length", "9223372036854775000"),
+        ]);
         assert_eq!(dup.disposal, Disposal::Respond);
     }
 
@@ -349,17 +379,38 @@ mod tests {
     fn head_size_limits() {
         let limits = ServerLimits::default();
         let long = format!("/{}", "a".repeat(8200));
-        assert_eq!(check_head("GET", &long, &[], &limits).outcome.unwrap_err().status, 414);
+        assert_eq!(
+            check_head("GET", &long, &[], &limits)
+                .outcome
+                .unwrap_err()
+                .status,
+            414
+        );
         let many: Vec<(&str, &str)> = (0..101).map(|_| ("X-A", "b")).collect();
-        assert_eq!(check_head("GET", "/", &many, &limits).outcome.unwrap_err().status, 431);
+        assert_eq!(
+            check_head("GET", "/", &many, &limits)
+                .outcome
+                .unwrap_err()
+                .status,
+            431
+        );
         let big = "v".repeat(8200);
         assert_eq!(
-            check_head("GET", "/", &[("X-Big", &big)], &limits).outcome.unwrap_err().status,
+            check_head("GET", "/", &[("X-Big", &big)], &limits)
+                .outcome
+                .unwrap_err()
+                .status,
             431
         );
         let eight = "v".repeat(8000);
         let lots: Vec<(&str, &str)> = (0..9).map(|_| ("X-Big", eight.as_str())).collect();
-        assert_eq!(check_head("GET", "/", &lots, &limits).outcome.unwrap_err().status, 431);
+        assert_eq!(
+            check_head("GET", "/", &lots, &limits)
+                .outcome
+                .unwrap_err()
+                .status,
+            431
+        );
     }
 
     #[test]

@@ -15,7 +15,9 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::{
+    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
+};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -29,7 +31,8 @@ const MAX_RETIRED: usize = 64;
 /// A probe that tiny_http's connection thread answers itself (an unknown
 /// `Expect` gets 417), so it proves the accept thread lives without
 /// reaching a worker or the access log.
-const PROBE: &[u8] = b"GET / HTTP/1.1\r\nHost: probe\r\nExpect: flaskrs-liveness-probe\r\nConnection: close\r\n\r\n";
+const PROBE: &[u8] =
+    b"GET / HTTP/1.1\r\nHost: probe\r\nExpect: flaskrs-liveness-probe\r\nConnection: close\r\n\r\n";
 
 struct Generations {
     epoch: u64,
@@ -74,9 +77,10 @@ impl Acceptor {
     /// Binds `host:port` and starts the first tiny_http generation.
     pub(crate) fn bind(host: &str, port: u16, limits: &ServerLimits) -> io::Result<Acceptor> {
         let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let addrs: Vec<SocketAddr> = (bare, port).to_socket_addrs().map_err(|e| {
-            io::Error::new(e.kind(), format!("Could not resolve host {host:?}: {e}"))
-        })?.collect();
+        let addrs: Vec<SocketAddr> = (bare, port)
+            .to_socket_addrs()
+            .map_err(|e| io::Error::new(e.kind(), format!("Could not resolve host {host:?}: {e}")))?
+            .collect();
         let listener = TcpListener::bind(addrs.as_slice()).map_err(|e| match e.kind() {
             io::ErrorKind::AddrInUse => addr_in_use(port),
             _ => io::Error::new(e.kind(), format!("Could not bind to {host}:{port}: {e}")),
@@ -187,8 +191,10 @@ mod tests {
         // platform does not provide it.
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let s = socket2::SockRef::from(&l);
-        s.set_read_timeout(Some(Duration::from_millis(700))).unwrap();
-        s.set_write_timeout(Some(Duration::from_millis(900))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(700)))
+            .unwrap();
+        s.set_write_timeout(Some(Duration::from_millis(900)))
+            .unwrap();
         let _c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
         let (a, _) = l.accept().unwrap();
         assert_eq!(a.read_timeout().unwrap(), Some(Duration::from_millis(700)));
@@ -211,8 +217,17 @@ mod tests {
 
     #[test]
     fn wildcard_addresses_are_probed_on_loopback() {
-        assert_eq!(probe_addr("0.0.0.0:80".parse().unwrap()), "127.0.0.1:80".parse().unwrap());
-        assert_eq!(probe_addr("[::]:80".parse().unwrap()), "[::1]:80".parse().unwrap());
-        assert_eq!(probe_addr("127.0.0.2:80".parse().unwrap()), "127.0.0.2:80".parse().unwrap());
+        assert_eq!(
+            probe_addr("0.0.0.0:80".parse().unwrap()),
+            "127.0.0.1:80".parse().unwrap()
+        );
+        assert_eq!(
+            probe_addr("[::]:80".parse().unwrap()),
+            "[::1]:80".parse().unwrap()
+        );
+        assert_eq!(
+            probe_addr("127.0.0.2:80".parse().unwrap()),
+            "127.0.0.2:80".parse().unwrap()
+        );
     }
 }

@@ -65,7 +65,12 @@ fn read_reply(s: &mut TcpStream, head_only: bool) -> Reply {
     while !head.ends_with(b"\r\n\r\n") {
         assert!(head.len() < 65536, "response head too long");
         let n = s.read(&mut byte).expect("read response head");
-        assert_eq!(n, 1, "connection closed inside the head: {:?}", String::from_utf8_lossy(&head));
+        assert_eq!(
+            n,
+            1,
+            "connection closed inside the head: {:?}",
+            String::from_utf8_lossy(&head)
+        );
         head.push(byte[0]);
     }
     let head = String::from_utf8(head).unwrap();
@@ -85,7 +90,11 @@ fn read_reply(s: &mut TcpStream, head_only: bool) -> Reply {
         body: Vec::new(),
     };
     if !head_only && status != 100 {
-        let len: usize = reply.header("Content-Length").expect("Content-Length").parse().unwrap();
+        let len: usize = reply
+            .header("Content-Length")
+            .expect("Content-Length")
+            .parse()
+            .unwrap();
         reply.body = vec![0; len];
         s.read_exact(&mut reply.body).expect("read body");
     }
@@ -98,7 +107,10 @@ fn send(s: &mut TcpStream, raw: &str) {
 
 fn get(addr: SocketAddr, target: &str) -> Reply {
     let mut s = connect(addr);
-    send(&mut s, &format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+    send(
+        &mut s,
+        &format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    );
     read_reply(&mut s, false)
 }
 
@@ -122,7 +134,12 @@ fn closed_within(s: &mut TcpStream, within: Duration) -> bool {
         match s.read(&mut buf) {
             Ok(0) => return true,
             Ok(_) => continue,
-            Err(e) => return !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                )
+            }
         }
     }
 }
@@ -133,7 +150,10 @@ fn basic_get() {
     let r = get(server.addr(), "/a%20b/caf%C3%A9?x=%20");
     assert_eq!(r.status, 200);
     let port = server.addr().port();
-    assert_eq!(r.text(), format!("GET /a b/café x=%20 127.0.0.1 x 127.0.0.1:{port}"));
+    assert_eq!(
+        r.text(),
+        format!("GET /a b/café x=%20 127.0.0.1 x 127.0.0.1:{port}")
+    );
     assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
     assert!(r.header("Date").is_some());
     assert!(r.header("Server").unwrap().starts_with("flaskrs/"));
@@ -157,7 +177,10 @@ fn head_keeps_content_length_without_body() {
     // is past tiny_http's default threshold for switching to chunked.
     let server = start(|req| {
         let mut r = Response::text("");
-        r.headers.set("Content-Length", if req.path == "/big" { "40000" } else { "42" });
+        r.headers.set(
+            "Content-Length",
+            if req.path == "/big" { "40000" } else { "42" },
+        );
         r
     });
     let mut s = connect(server.addr());
@@ -185,12 +208,18 @@ fn large_bodies_keep_their_content_length() {
 
 #[test]
 fn handler_panic_is_500_and_the_worker_lives() {
-    let server = start_with(ServerConfig { threads: 1, ..config() }, |req| {
-        if req.path == "/boom" {
-            panic!("boom");
-        }
-        Response::text("alive")
-    });
+    let server = start_with(
+        ServerConfig {
+            threads: 1,
+            ..config()
+        },
+        |req| {
+            if req.path == "/boom" {
+                panic!("boom");
+            }
+            Response::text("alive")
+        },
+    );
     let r = get(server.addr(), "/boom");
     assert_eq!(r.status, 500);
     assert_eq!(r.text(), HttpError::new(500).body());
@@ -238,7 +267,12 @@ fn headers_keep_order_and_duplicate_cookies() {
         .filter(|k| ["Set-Cookie", "X-Mid"].contains(k))
         .collect();
     assert_eq!(names, ["Set-Cookie", "X-Mid", "Set-Cookie"]);
-    let cookies: Vec<&str> = r.headers.iter().filter(|(k, _)| k == "Set-Cookie").map(|(_, v)| v.as_str()).collect();
+    let cookies: Vec<&str> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| k == "Set-Cookie")
+        .map(|(_, v)| v.as_str())
+        .collect();
     assert_eq!(cookies, ["a=1; Path=/", "b=2; Path=/"]);
     server.shutdown();
 }
@@ -259,7 +293,11 @@ fn streamed_bodies_are_written() {
 
 fn body_echo(req: Request) -> Response {
     match req.body.bytes(req.content_length(), Some(1 << 20)) {
-        Ok(b) => Response::text(format!("{} bytes: {}", b.len(), String::from_utf8_lossy(&b[..b.len().min(8)]))),
+        Ok(b) => Response::text(format!(
+            "{} bytes: {}",
+            b.len(),
+            String::from_utf8_lossy(&b[..b.len().min(8)])
+        )),
         Err(e) => e.to_response(),
     }
 }
@@ -269,14 +307,20 @@ fn bodies_are_read_lazily_with_100_continue() {
     let server = start(body_echo);
     let mut s = connect(server.addr());
     let body = "x".repeat(5000);
-    send(&mut s, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n");
+    send(
+        &mut s,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n",
+    );
     // The handler asks for the body, which sends 100 Continue.
     let cont = read_reply(&mut s, true);
     assert_eq!(cont.status, 100);
     send(&mut s, &body);
     assert_eq!(read_reply(&mut s, false).text(), "5000 bytes: xxxxxxxx");
     // Small bodies (tiny_http reads ≤ 1024 bytes up front) and chunked ones.
-    send(&mut s, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello");
+    send(
+        &mut s,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello",
+    );
     assert_eq!(read_reply(&mut s, false).text(), "5 bytes: hello");
     send(&mut s, "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
     assert_eq!(read_reply(&mut s, false).text(), "5 bytes: abcde");
@@ -287,7 +331,10 @@ fn bodies_are_read_lazily_with_100_continue() {
 fn a_body_that_ends_early_is_400() {
     let server = start(body_echo);
     let mut s = connect(server.addr());
-    send(&mut s, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n");
+    send(
+        &mut s,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n",
+    );
     send(&mut s, &"y".repeat(100));
     s.shutdown(Shutdown::Write).unwrap();
     assert_eq!(read_reply(&mut s, false).status, 400);
@@ -299,7 +346,10 @@ fn a_body_that_ends_early_is_400() {
 fn oversize_content_length_is_413_and_serving_goes_on() {
     let server = start(body_echo);
     let mut s = connect(server.addr());
-    send(&mut s, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 16777217\r\n\r\nabc");
+    send(
+        &mut s,
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 16777217\r\n\r\nabc",
+    );
     let r = read_reply(&mut s, false);
     assert_eq!(r.status, 413);
     assert_eq!(r.text(), HttpError::new(413).body());
@@ -312,11 +362,19 @@ fn oversize_content_length_is_413_and_serving_goes_on() {
 fn huge_content_lengths_do_not_kill_the_process() {
     // Dropping tiny_http's reader for these would abort the process or panic.
     let server = start(body_echo);
-    for cl in ["9223372036854775000", "18446744073709551615", "+9223372036854775000"] {
+    for cl in [
+        "9223372036854775000",
+        "18446744073709551615",
+        "+9223372036854775000",
+    ] {
         let mut s = connect(server.addr());
-        send(&mut s, &format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {cl}\r\n\r\nsome body"));
+        send(
+            &mut s,
+            &format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {cl}\r\n\r\nsome body"),
+        );
         // No answer can be written safely; the connection is given up.
-        s.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
         let mut buf = [0u8; 16];
         assert!(s.read(&mut buf).is_err(), "no answer expected for {cl}");
         drop(s);
@@ -335,8 +393,14 @@ fn ambiguous_framing_and_oversize_heads_are_refused() {
     let server = start(echo);
     let cases = [
         ("GET / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhello", 400),
-        ("GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", 400),
-        ("GET / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        (
+            "GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+            400,
+        ),
+        (
+            "GET / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+        ),
         ("GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
     ];
     for (raw, status) in cases {
@@ -364,7 +428,10 @@ fn idle_connections_time_out_and_accepting_survives_the_timeout() {
     };
     let server = start_with(ServerConfig { limits, ..config() }, echo);
     let mut idle = connect(server.addr());
-    assert!(closed_within(&mut idle, Duration::from_secs(5)), "idle connection kept open");
+    assert!(
+        closed_within(&mut idle, Duration::from_secs(5)),
+        "idle connection kept open"
+    );
     // Long past the listener's own SO_RCVTIMEO: accept must still work.
     std::thread::sleep(Duration::from_millis(1500));
     assert_eq!(get(server.addr(), "/").status, 200);
@@ -388,7 +455,10 @@ fn shutdown_finishes_in_flight_requests_and_joins_workers() {
     server.shutdown();
     assert!(t.elapsed() < WAIT);
     assert_eq!(read_reply(&mut s, false).text(), "finished");
-    assert!(TcpStream::connect(addr).is_err(), "still accepting after shutdown");
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "still accepting after shutdown"
+    );
 }
 
 #[test]
