@@ -90,8 +90,8 @@ pub(crate) fn serve(rq: tiny_http::Request, ctx: &Context) {
     };
 
     let slot: Slot = Arc::new(Mutex::new(Some(rq)));
+    // Request::new upper-cases the method, as Werkzeug's `Request.method`.
     let mut request = Request::new(&method, &origin_form(&target));
-    request.method = method.clone();
     request.headers = headers.into_iter().collect();
     request.remote_addr = remote.clone();
     request.scheme = "http".to_owned();

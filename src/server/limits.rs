@@ -227,6 +227,11 @@ fn framing(
         if encodings.len() > 1 || !encodings[0].trim().eq_ignore_ascii_case("chunked") {
             return reject(501, format!("Transfer-Encoding {:?}", encodings.join(", ")));
         }
+        // With `Connection: upgrade` tiny_http hands over the raw stream and
+        // would pass the chunk framing to the app as body bytes.
+        if named("Connection").any(|(_, v)| v.to_ascii_lowercase().contains("upgrade")) {
+            return reject(501, "chunked body on an upgrade request");
+        }
         return Ok(Framing::Chunked);
     }
     match lengths.as_slice() {
@@ -319,6 +324,10 @@ mod tests {
             Some(400)
         );
         assert_eq!(status(&[("Transfer-Encoding", "gzip, chunked")]), Some(501));
+        assert_eq!(
+            status(&[("Transfer-Encoding", "chunked"), ("Connection", "Upgrade")]),
+            Some(501)
+        );
         assert_eq!(
             status(&[
                 ("Transfer-Encoding", "chunked"),

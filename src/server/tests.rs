@@ -469,3 +469,35 @@ fn wait_returns_when_triggered() {
     trigger.fire();
     t.join().unwrap();
 }
+
+#[test]
+fn http2_request_lines_do_not_stop_the_server() {
+    // tiny_http 0.12 deadlocks that connection's thread writing its own 505
+    // (SECURITY-notes.md); the rest of the server must go on.
+    let server = start(echo);
+    let mut s = connect(server.addr());
+    send(&mut s, "GET / HTTP/2.0\r\nHost: x\r\n\r\n");
+    assert_eq!(get(server.addr(), "/").status, 200);
+    server.shutdown();
+}
+
+#[test]
+fn a_new_generation_takes_over_and_the_old_one_is_still_served() {
+    let server = start(echo);
+    let acceptor = &server.shared.acceptor;
+    assert!(acceptor.probe(WAIT));
+    // A keep-alive connection accepted by generation 0 ...
+    let mut old = connect(server.addr());
+    send(&mut old, "GET /first HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(read_reply(&mut old, false).text().starts_with("GET /first"));
+    acceptor.regenerate().unwrap();
+    assert_eq!(acceptor.snapshot().epoch, 1);
+    // ... keeps being served after generation 1 took over accepting.
+    send(&mut old, "GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(read_reply(&mut old, false)
+        .text()
+        .starts_with("GET /second"));
+    assert_eq!(get(server.addr(), "/new").status, 200);
+    assert!(acceptor.probe(WAIT));
+    server.shutdown();
+}
