@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
-use super::{HttpError, Headers};
+use super::{Headers, HttpError};
 
 /// A request as the app sees it, independent of any server.
 ///
@@ -183,9 +183,16 @@ impl RequestBody {
     /// The whole body. `expected` is the declared `Content-Length`: a body
     /// that ends before it is a 400 (Werkzeug's `ClientDisconnected`); `limit`
     /// caps what is read (413 beyond it).
-    pub fn bytes(&self, expected: Option<u64>, limit: Option<u64>) -> Result<Arc<Vec<u8>>, HttpError> {
+    pub fn bytes(
+        &self,
+        expected: Option<u64>,
+        limit: Option<u64>,
+    ) -> Result<Arc<Vec<u8>>, HttpError> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         match &mut *state {
+            BodyState::Read(b) if limit.is_some_and(|l| b.len() as u64 > l) => {
+                Err(HttpError::new(413))
+            }
             BodyState::Read(b) => Ok(b.clone()),
             BodyState::Taken => Err(HttpError::with_description(
                 400,
