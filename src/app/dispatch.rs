@@ -1,0 +1,414 @@
+//! The request pipeline, with Flask's names: `wsgi_app` →
+//! `full_dispatch_request` (`preprocess_request`, `dispatch_request`) →
+//! `finalize_request` (`make_response`, `process_response`) →
+//! `do_teardown_request`; failures go through `handle_http_exception` and
+//! `handle_exception`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rhai::{CallFnOptions, Dynamic, EvalAltResult, Scope};
+
+use super::setup::Handler;
+use super::LoadedApp;
+use crate::ctx::{budget, ContextGuard, RequestContext};
+use crate::error::ScriptError;
+use crate::http::{HttpError, Request, Response};
+use crate::logging::Level;
+use crate::routing::RoutingError;
+use crate::scripting::objects::{ErrorObj, ResponseObj};
+use crate::scripting::{api::view_arg, find_abort};
+use crate::wrappers::make_response;
+
+/// Why a step of the pipeline did not produce a value.
+enum Failure {
+    /// An HTTP error: `abort`, routing, a bad request body.
+    Http(HttpError),
+    /// A ready response that ends the request (routing redirects, `abort(resp)`).
+    Respond(Response),
+    /// A script error or a broken limit.
+    Script(Box<EvalAltResult>),
+    /// A value that is not a response (Flask's `TypeError`).
+    Invalid(String),
+}
+
+impl From<Box<EvalAltResult>> for Failure {
+    fn from(e: Box<EvalAltResult>) -> Self {
+        match find_abort(&e) {
+            Some(Ok(http)) => Failure::Http(http),
+            Some(Err(resp)) => Failure::Respond(resp.take()),
+            None => Failure::Script(e),
+        }
+    }
+}
+
+/// Calls a script handler with positional arguments after its captures.
+fn call(app: &LoadedApp, h: &Handler, args: Vec<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
+    let mut all = h.curry.clone();
+    all.extend(args);
+    let r = app.engine.call_fn_with_options::<Dynamic>(
+        CallFnOptions::new().eval_ast(false).in_all_namespaces(true),
+        &mut Scope::new(),
+        &app.empty_ast,
+        &h.fn_name,
+        all,
+    );
+    budget::settle();
+    r
+}
+
+/// Handles one request on `app` (Flask's `wsgi_app`).
+pub(crate) fn wsgi_app(app: &Arc<LoadedApp>, request: Request) -> Response {
+    let is_head = request.method == "HEAD";
+    let matched = match_request(app, &request);
+    let ctx = Arc::new(RequestContext::new(app.clone(), request));
+    let _ctx_guard = ContextGuard::push(ctx.clone());
+
+    if let Ok(m) = &matched {
+        if let Ok(mut e) = ctx.endpoint.lock() {
+            *e = Some(m.endpoint.clone());
+        }
+        if let Ok(mut va) = ctx.view_args.lock() {
+            *va = m.args.clone();
+        }
+    }
+    let max_ops = match &matched {
+        Ok(m) => app.views.get(&m.endpoint).and_then(|v| v.max_operations),
+        Err(_) => None,
+    }
+    .or_else(|| {
+        app.config
+            .get_int("MAX_OPERATIONS")
+            .and_then(|n| u64::try_from(n).ok())
+    })
+    .unwrap_or(u64::MAX);
+    let deadline = app
+        .config
+        .get_int("REQUEST_TIMEOUT")
+        .and_then(|s| u64::try_from(s).ok())
+        .filter(|s| *s > 0)
+        .map(|s| Instant::now() + Duration::from_secs(s));
+    let _budget = budget::start(max_ops, deadline);
+
+    let (mut response, error) = full_dispatch_request(app, &ctx, matched);
+    do_teardown_request(app, &ctx, error);
+    finalize_wire(&mut response, is_head);
+    response
+}
+
+/// The outcome of routing, kept for `dispatch_request`.
+struct Matched {
+    endpoint: String,
+    args: rhai::Map,
+    automatic_options: bool,
+}
+
+/// Routing: a failure is kept and raised after `before_request`, as Flask
+/// does.
+fn match_request(app: &LoadedApp, request: &Request) -> Result<Matched, Failure> {
+    match app
+        .url_map
+        .match_request(&request.path, &request.method, &request.query_string)
+    {
+        Ok(m) => Ok(Matched {
+            endpoint: m.rule.endpoint.clone(),
+            args: m
+                .args
+                .iter()
+                .map(|(k, v)| (k.as_str().into(), view_arg(v)))
+                .collect(),
+            automatic_options: m.rule.automatic_options,
+        }),
+        Err(RoutingError::NotFound) => Err(Failure::Http(HttpError::new(404))),
+        Err(RoutingError::MethodNotAllowed { allowed }) => {
+            Err(Failure::Http(HttpError::method_not_allowed(&allowed)))
+        }
+        Err(RoutingError::RequestRedirect { location }) => {
+            Err(Failure::Respond(Response::redirect(
+                &format!(
+                    "{}://{}{}{}",
+                    request.scheme,
+                    request.host(),
+                    request.script_root,
+                    location
+                ),
+                308,
+            )))
+        }
+    }
+}
+
+/// `full_dispatch_request` + `finalize_request`: returns the response and
+/// the error (if any) to hand to teardown handlers.
+fn full_dispatch_request(
+    app: &LoadedApp,
+    ctx: &Arc<RequestContext>,
+    matched: Result<Matched, Failure>,
+) -> (Response, Dynamic) {
+    let mut error = Dynamic::UNIT;
+    let rv = match preprocess_request(app) {
+        Ok(Some(rv)) => Ok(rv),
+        Ok(None) => dispatch_request(app, ctx, matched),
+        Err(f) => Err(f),
+    };
+    let endpoint = ctx
+        .endpoint
+        .lock()
+        .ok()
+        .and_then(|e| e.clone())
+        .unwrap_or_default();
+    let response =
+        match rv.and_then(|v| make_response(v, &endpoint).map_err(|e| Failure::Invalid(e.0))) {
+            Ok(r) => r,
+            Err(f) => handle_failure(app, ctx, f, &mut error),
+        };
+    let response = match process_response(app, response) {
+        Ok(r) => r,
+        Err(f) => handle_failure(app, ctx, f, &mut error),
+    };
+    (response, error)
+}
+
+fn handle_failure(
+    app: &LoadedApp,
+    ctx: &RequestContext,
+    f: Failure,
+    error: &mut Dynamic,
+) -> Response {
+    match f {
+        Failure::Http(e) => handle_http_exception(app, ctx, e, error),
+        Failure::Respond(r) => r,
+        Failure::Script(e) => handle_exception(app, ctx, &e, error),
+        Failure::Invalid(msg) => {
+            log_exception(app, ctx, &format!("TypeError: {msg}"));
+            *error = Dynamic::from(msg.clone());
+            internal_server_error(app, ctx, Some(msg), error)
+        }
+    }
+}
+
+/// `before_request` handlers in order; the first that returns anything but
+/// `()` ends the request with that value.
+fn preprocess_request(app: &LoadedApp) -> Result<Option<Dynamic>, Failure> {
+    for h in &app.before_request {
+        let rv = call(app, h, Vec::new())?;
+        if !rv.is_unit() {
+            return Ok(Some(rv));
+        }
+    }
+    Ok(None)
+}
+
+/// Runs the view for the matched rule, passing URL variables by name, or
+/// answers OPTIONS automatically.
+fn dispatch_request(
+    app: &LoadedApp,
+    ctx: &RequestContext,
+    matched: Result<Matched, Failure>,
+) -> Result<Dynamic, Failure> {
+    let Matched {
+        endpoint,
+        args,
+        automatic_options,
+    } = matched?;
+    let req = &ctx.request;
+    if req.method == "OPTIONS" && automatic_options {
+        let mut resp = Response::html("");
+        resp.headers
+            .set("Allow", app.url_map.allowed_methods(&req.path).join(", "));
+        return Ok(Dynamic::from(ResponseObj::new(resp)));
+    }
+    let view = app.views.get(&endpoint).ok_or_else(|| {
+        Failure::Invalid(format!(
+            "no view function is registered for endpoint '{endpoint}'"
+        ))
+    })?;
+    let call_args = view
+        .handler
+        .params
+        .iter()
+        .map(|p| args.get(p.as_str()).cloned().unwrap_or(Dynamic::UNIT))
+        .collect();
+    Ok(call(app, &view.handler, call_args)?)
+}
+
+/// `after_request` handlers, last registered first; each gets the response
+/// and must return it (or another).
+fn process_response(app: &LoadedApp, response: Response) -> Result<Response, Failure> {
+    if app.after_request.is_empty() {
+        return Ok(response);
+    }
+    let mut obj = ResponseObj::new(response);
+    for h in app.after_request.iter().rev() {
+        let rv = call(app, h, vec![Dynamic::from(obj.clone())])?;
+        obj = match rv.try_cast::<ResponseObj>() {
+            Some(r) => r,
+            None => {
+                return Err(Failure::Invalid(format!(
+                    "after_request handler {} must return the response it was given (end it with the response variable)",
+                    h.label
+                )))
+            }
+        };
+    }
+    Ok(obj.take())
+}
+
+/// An HTTP error: the registered handler for its code, else Werkzeug's page.
+fn handle_http_exception(
+    app: &LoadedApp,
+    ctx: &RequestContext,
+    e: HttpError,
+    error: &mut Dynamic,
+) -> Response {
+    let Some(h) = app.error_handlers.get(&e.code) else {
+        return e.to_response();
+    };
+    let obj = ErrorObj {
+        code: i64::from(e.code),
+        name: e.name().to_owned(),
+        description: e.description().to_owned(),
+        original: None,
+    };
+    let endpoint = format!("errorhandler({})", e.code);
+    match call(app, h, vec![Dynamic::from(obj)]) {
+        Ok(rv) => match make_response(rv, &endpoint) {
+            Ok(mut r) => {
+                // Werkzeug keeps the error's own headers (Allow on a 405).
+                for (k, v) in e.headers.iter() {
+                    r.headers.set_default(k, v);
+                }
+                r
+            }
+            Err(inv) => {
+                log_exception(app, ctx, &format!("TypeError: {}", inv.0));
+                HttpError::new(500).to_response()
+            }
+        },
+        Err(err) => match Failure::from(err) {
+            Failure::Http(inner) if inner.code != e.code => {
+                handle_http_exception(app, ctx, inner, error)
+            }
+            Failure::Respond(r) => r,
+            Failure::Script(s) => handle_exception(app, ctx, &s, error),
+            _ => e.to_response(),
+        },
+    }
+}
+
+/// A script failure: 503 for a broken budget, otherwise logged as Flask
+/// logs exceptions and answered 500 (through a 500 handler if registered).
+fn handle_exception(
+    app: &LoadedApp,
+    ctx: &RequestContext,
+    e: &EvalAltResult,
+    error: &mut Dynamic,
+) -> Response {
+    let se = ScriptError::from_eval(e, &app.file);
+    if let EvalAltResult::ErrorTerminated(reason, _) = e.unwrap_inner() {
+        let why = reason.to_string();
+        let spent = budget::spent();
+        let ms = ctx.started.elapsed().as_millis();
+        let endpoint = ctx
+            .endpoint
+            .lock()
+            .ok()
+            .and_then(|e| e.clone())
+            .unwrap_or_default();
+        let limit = if why == budget::TIMEOUT {
+            format!(
+                "it ran past REQUEST_TIMEOUT ({} s)",
+                app.config.get_int("REQUEST_TIMEOUT").unwrap_or(0)
+            )
+        } else {
+            "it used up its operations budget (MAX_OPERATIONS, or the route's max_operations)"
+                .to_owned()
+        };
+        app.logger.log(
+            Level::Error,
+            &format!(
+                "Request {} [{}] (endpoint '{endpoint}') stopped: {limit} after {spent} operations and {ms} ms\n{}",
+                ctx.request.path,
+                ctx.request.method,
+                app.render_error(&se)
+            ),
+        );
+        *error = Dynamic::from(format!("stopped: {why}"));
+        return HttpError::new(503).to_response();
+    }
+    log_exception(app, ctx, &app.render_error(&se));
+    *error = Dynamic::from(se.to_string());
+    internal_server_error(app, ctx, Some(se.to_string()), error)
+}
+
+fn log_exception(app: &LoadedApp, ctx: &RequestContext, detail: &str) {
+    app.logger.log(
+        Level::Error,
+        &format!(
+            "Exception on {} [{}]\n{}",
+            ctx.request.path,
+            ctx.request.method,
+            detail.trim_end()
+        ),
+    );
+}
+
+/// Werkzeug's 500, or the app's handler for 500 given the original error.
+fn internal_server_error(
+    app: &LoadedApp,
+    ctx: &RequestContext,
+    original: Option<String>,
+    _error: &mut Dynamic,
+) -> Response {
+    let e = HttpError::new(500);
+    let Some(h) = app.error_handlers.get(&500) else {
+        return e.to_response();
+    };
+    let obj = ErrorObj {
+        code: 500,
+        name: e.name().to_owned(),
+        description: e.description().to_owned(),
+        original,
+    };
+    match call(app, h, vec![Dynamic::from(obj)]).map_err(Failure::from) {
+        Ok(rv) => make_response(rv, "errorhandler(500)").unwrap_or_else(|inv| {
+            log_exception(app, ctx, &format!("TypeError: {}", inv.0));
+            e.to_response()
+        }),
+        Err(Failure::Respond(r)) => r,
+        Err(Failure::Script(s)) => {
+            let se = ScriptError::from_eval(&s, &app.file);
+            log_exception(app, ctx, &app.render_error(&se));
+            e.to_response()
+        }
+        Err(_) => e.to_response(),
+    }
+}
+
+/// `teardown_request` handlers, last registered first, with the error or
+/// `()`; their own failures are logged and never change the response.
+fn do_teardown_request(app: &LoadedApp, ctx: &RequestContext, error: Dynamic) {
+    for h in app.teardown_request.iter().rev() {
+        if let Err(e) = call(app, h, vec![error.clone()]) {
+            let se = ScriptError::from_eval(&e, &app.file);
+            log_exception(app, ctx, &app.render_error(&se));
+        }
+    }
+}
+
+/// What the WSGI layer adds: `Content-Length` for bodies in memory, and
+/// no body for HEAD (the length of the GET body is kept).
+fn finalize_wire(response: &mut Response, is_head: bool) {
+    let no_body = matches!(response.status, 100..=199 | 204 | 304);
+    if no_body {
+        response.headers.remove("Content-Length");
+        response.set_data(Vec::new());
+    } else if !response.headers.contains("Content-Length") {
+        response
+            .headers
+            .set("Content-Length", response.body.len().to_string());
+    }
+    if is_head {
+        response.set_data(Vec::new());
+    }
+}

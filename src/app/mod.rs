@@ -1,0 +1,477 @@
+//! The application (Flask's `Flask` class): loading a script into a
+//! [`LoadedApp`] — compiled once, top level run once, routes frozen — and
+//! the public [`App`] handle that serves requests through middleware.
+
+pub(crate) mod dispatch;
+pub(crate) mod setup;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use rhai::{Dynamic, Engine, Module, Scope, AST};
+
+use crate::config::Config;
+use crate::error::{Error, ScriptError, SourceLocation};
+use crate::http::{Request, Response};
+use crate::logging::{AppLogger, Level, LogCapture};
+use crate::middleware::Middleware;
+use crate::routing::UrlMap;
+use crate::scripting::engine::{self, EngineHook};
+use crate::scripting::SetupFailure;
+use setup::{Handler, SetupState, View};
+
+/// Where an app's script comes from.
+#[derive(Debug, Clone)]
+enum AppSource {
+    File(PathBuf),
+    Text { name: String, text: String },
+}
+
+/// One compiled, set-up version of the app. Requests hold an `Arc` to the
+/// version they started on, so a reload never changes a request in flight.
+pub(crate) struct LoadedApp {
+    pub(crate) engine: Engine,
+    pub(crate) empty_ast: AST,
+    pub(crate) url_map: UrlMap,
+    pub(crate) views: HashMap<String, View>,
+    pub(crate) error_handlers: BTreeMap<u16, Handler>,
+    pub(crate) before_request: Vec<Handler>,
+    pub(crate) after_request: Vec<Handler>,
+    pub(crate) teardown_request: Vec<Handler>,
+    pub(crate) config: Config,
+    pub(crate) logger: Arc<AppLogger>,
+    pub(crate) run_options: rhai::Map,
+    /// The script's path as messages show it.
+    pub(crate) file: String,
+    /// The folder of the script: templates, static files, relative paths.
+    pub(crate) root: PathBuf,
+    /// Script sources by file, for error excerpts.
+    pub(crate) sources: HashMap<String, String>,
+}
+
+impl std::fmt::Debug for LoadedApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedApp")
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+/// Options kept across reloads.
+#[derive(Clone, Default)]
+struct AppOptions {
+    hooks: Vec<EngineHook>,
+    config: Vec<(String, Dynamic)>,
+}
+
+impl LoadedApp {
+    fn load(source: &AppSource, options: &AppOptions) -> Result<LoadedApp, Error> {
+        let (file, text, root) = match source {
+            AppSource::File(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+                    path: path.clone(),
+                    source: e,
+                })?;
+                let root = path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or_else(|| PathBuf::from("."));
+                let root = std::fs::canonicalize(&root).unwrap_or(root);
+                (path.display().to_string(), text, root)
+            }
+            AppSource::Text { name, text } => (
+                name.clone(),
+                text.clone(),
+                std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+            ),
+        };
+        let module_name = Path::new(&file)
+            .file_stem()
+            .map_or_else(|| "app".to_owned(), |s| s.to_string_lossy().into_owned());
+        let config = Config::default();
+        let logger = Arc::new(AppLogger::new(&module_name, Level::Warn));
+        let setup = Arc::new(Mutex::new(SetupState {
+            file: file.clone(),
+            ..SetupState::default()
+        }));
+        let mut engine = engine::build(&root, &setup, &config, &logger, &options.hooks);
+        let sources = HashMap::from([(file.clone(), text.clone())]);
+        let render = |e: ScriptError| {
+            let rendered = e.render_text(&|f| sources.get(f).cloned());
+            Error::Script {
+                error: Box::new(e),
+                rendered,
+            }
+        };
+
+        let mut ast = engine
+            .compile(&text)
+            .map_err(|e| render(ScriptError::from_parse(&e, &file)))?;
+        ast.set_source(file.as_str());
+        check_shadowing(&engine, &ast, &text, &file)?;
+        {
+            let mut s = setup::lock(&setup);
+            for f in ast.iter_functions() {
+                s.fn_params.insert(
+                    (f.name.to_owned(), f.params.len()),
+                    f.params.iter().map(|p| (*p).to_owned()).collect(),
+                );
+            }
+        }
+
+        let module = {
+            // The top level gets a generous budget of its own so a runaway
+            // loop at load time ends with an error instead of a hang.
+            let _budget = crate::ctx::budget::start(
+                500_000_000,
+                Some(std::time::Instant::now() + std::time::Duration::from_secs(60)),
+            );
+            Module::eval_ast_as_new(Scope::new(), &ast, &engine).map_err(|e| {
+                let se = ScriptError::from_eval(&e, &file);
+                match e.unwrap_inner() {
+                    rhai::EvalAltResult::ErrorRuntime(v, _) if v.is::<SetupFailure>() => {
+                        Error::Setup {
+                            message: v
+                                .read_lock::<SetupFailure>()
+                                .map(|f| f.0.clone())
+                                .unwrap_or_default(),
+                            location: se.location.clone(),
+                        }
+                    }
+                    _ => render(se),
+                }
+            })?
+        };
+        engine.register_global_module(module.into());
+        for (k, v) in &options.config {
+            config.set(k, v.clone());
+        }
+        engine::apply_limits(&mut engine, &config);
+
+        let mut s = setup::lock(&setup);
+        s.finished = true;
+        let debug = config.get_bool("DEBUG")
+            || s.run_options
+                .get("debug")
+                .is_some_and(crate::config::truthy);
+        let level = match config.get("LOG_LEVEL") {
+            v if v.is_unit() => {
+                if debug {
+                    Level::Debug
+                } else {
+                    Level::Warn
+                }
+            }
+            v => crate::scripting::api::parse_level(&v).unwrap_or(Level::Warn),
+        };
+        logger.set_level(level);
+        Ok(LoadedApp {
+            engine,
+            empty_ast: AST::empty(),
+            url_map: std::mem::take(&mut s.url_map),
+            views: std::mem::take(&mut s.views),
+            error_handlers: std::mem::take(&mut s.error_handlers),
+            before_request: std::mem::take(&mut s.before_request),
+            after_request: std::mem::take(&mut s.after_request),
+            teardown_request: std::mem::take(&mut s.teardown_request),
+            config,
+            logger,
+            run_options: std::mem::take(&mut s.run_options),
+            file,
+            root,
+            sources,
+        })
+    }
+
+    /// The text excerpt of a script error, for the log.
+    pub(crate) fn render_error(&self, e: &ScriptError) -> String {
+        e.render_text(&|f| self.sources.get(f).cloned())
+    }
+}
+
+/// Refuses script functions that would replace a host method: Rhai lets a
+/// script function win over a native method of the same name and arity, so
+/// `fn clear(x)` would silently break `session.clear()`.
+fn check_shadowing(engine: &Engine, ast: &AST, source: &str, file: &str) -> Result<(), Error> {
+    let host = engine::host_methods(engine);
+    for f in ast.iter_functions() {
+        if let Some((_, _, sig)) = host
+            .iter()
+            .find(|(name, arity, _)| name == f.name && *arity == f.params.len())
+        {
+            let location = fn_definition_place(source, f.name, file);
+            return Err(Error::Setup {
+                message: format!(
+                    "script function '{}' with {} parameter{} shadows the host method '{sig}'; Rhai would call the script function instead of the host's. Rename the script function.",
+                    f.name,
+                    f.params.len(),
+                    if f.params.len() == 1 { "" } else { "s" }
+                ),
+                location,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Where `fn name` is defined in `source` (Rhai keeps no position for
+/// function definitions in its public metadata).
+fn fn_definition_place(source: &str, name: &str, file: &str) -> Option<SourceLocation> {
+    for (i, line) in source.lines().enumerate() {
+        let mut rest = line;
+        let mut offset = 0;
+        while let Some(at) = rest.find("fn ") {
+            let after = rest[at + 3..].trim_start();
+            if after.starts_with(name) && after[name.len()..].trim_start().starts_with('(') {
+                return Some(SourceLocation {
+                    file: file.to_owned(),
+                    line: i + 1,
+                    column: offset + at + 1,
+                });
+            }
+            offset += at + 3;
+            rest = &rest[at + 3..];
+        }
+    }
+    None
+}
+
+struct AppShared {
+    current: RwLock<Arc<LoadedApp>>,
+    source: AppSource,
+    options: AppOptions,
+    middleware: RwLock<Vec<Arc<dyn Middleware>>>,
+}
+
+/// A loaded Rhai app: call it with a [`Request`] and get a [`Response`],
+/// wrap it in middleware, serve it, or test it with [`App::test_client`].
+/// Cloning gives another handle to the same app.
+#[derive(Clone)]
+pub struct App {
+    shared: Arc<AppShared>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("file", &self.current().file)
+            .finish()
+    }
+}
+
+/// Builds an [`App`]: register Rust functions and types for its scripts
+/// and set configuration before the script is loaded.
+#[derive(Default)]
+pub struct AppBuilder {
+    options: AppOptions,
+}
+
+impl std::fmt::Debug for AppBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppBuilder")
+            .field("hooks", &self.options.hooks.len())
+            .finish()
+    }
+}
+
+impl AppBuilder {
+    /// A builder with nothing registered.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Registers Rust functions, types or modules for the app's scripts.
+    /// The hook runs each time the script is (re)loaded, before its top level.
+    pub fn register(mut self, hook: impl Fn(&mut Engine) + Send + Sync + 'static) -> Self {
+        self.options.hooks.push(Arc::new(hook));
+        self
+    }
+
+    /// Sets a config value after the script's top level has run, so it wins
+    /// over the script's own setting (as a test config does in Flask).
+    pub fn config(mut self, key: &str, value: impl Into<Dynamic>) -> Self {
+        self.options.config.push((key.to_owned(), value.into()));
+        self
+    }
+
+    /// Loads the app from a script file.
+    pub fn load_file(self, path: impl AsRef<Path>) -> Result<App, Error> {
+        App::load(AppSource::File(path.as_ref().to_path_buf()), self.options)
+    }
+
+    /// Loads the app from script text; `name` stands for the file in messages.
+    pub fn load_source(self, name: &str, source: &str) -> Result<App, Error> {
+        App::load(
+            AppSource::Text {
+                name: name.to_owned(),
+                text: source.to_owned(),
+            },
+            self.options,
+        )
+    }
+}
+
+impl App {
+    fn load(source: AppSource, options: AppOptions) -> Result<App, Error> {
+        let loaded = LoadedApp::load(&source, &options)?;
+        Ok(App {
+            shared: Arc::new(AppShared {
+                current: RwLock::new(Arc::new(loaded)),
+                source,
+                options,
+                middleware: RwLock::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// A builder, to register Rust functions before loading.
+    pub fn builder() -> AppBuilder {
+        AppBuilder::new()
+    }
+
+    /// Loads the app from a script file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<App, Error> {
+        AppBuilder::new().load_file(path)
+    }
+
+    /// Loads the app from script text; `name` stands for the file in messages.
+    pub fn from_source(name: &str, source: &str) -> Result<App, Error> {
+        AppBuilder::new().load_source(name, source)
+    }
+
+    pub(crate) fn current(&self) -> Arc<LoadedApp> {
+        self.shared
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reloads the script (and its config), swapping the new version in
+    /// atomically; on failure the running version stays and the error is
+    /// returned.
+    pub fn reload(&self) -> Result<(), Error> {
+        let fresh = LoadedApp::load(&self.shared.source, &self.shared.options)?;
+        *self
+            .shared
+            .current
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+        Ok(())
+    }
+
+    /// Wraps the app in middleware (the twin of
+    /// `app.wsgi_app = ProxyFix(app.wsgi_app)`): the last one added runs first.
+    pub fn wrap(&self, middleware: impl Middleware) -> &Self {
+        self.shared
+            .middleware
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(middleware));
+        self
+    }
+
+    /// Handles one request: middleware, then the app (Flask's `wsgi_app`).
+    /// Never panics: a panic inside is logged and answered 500.
+    pub fn handle(&self, request: Request) -> Response {
+        let chain: Vec<Arc<dyn Middleware>> = self
+            .shared
+            .middleware
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        self.handle_through(&chain, request)
+    }
+
+    fn handle_through(&self, chain: &[Arc<dyn Middleware>], request: Request) -> Response {
+        match chain.split_last() {
+            Some((outer, rest)) => outer.handle(request, &|r| self.handle_through(rest, r)),
+            None => {
+                let loaded = self.current();
+                let method = request.method.clone();
+                let path = request.path.clone();
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    dispatch::wsgi_app(&loaded, request)
+                }))
+                .unwrap_or_else(|panic| {
+                    let why = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| (*s).to_owned())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "unknown panic".to_owned());
+                    loaded.logger.log(
+                        Level::Error,
+                        &format!("Exception on {path} [{method}]\nRust panic: {why}"),
+                    );
+                    crate::http::HttpError::new(500).to_response()
+                })
+            }
+        }
+    }
+
+    /// The app's configuration (shared: changes are seen by the app).
+    pub fn config(&self) -> Config {
+        self.current().config.clone()
+    }
+
+    /// Starts capturing everything the app logs, for tests and embedding.
+    pub fn capture_logs(&self) -> LogCapture {
+        self.current().logger.capture()
+    }
+
+    /// The script file the app was loaded from (as given).
+    pub fn file(&self) -> String {
+        self.current().file.clone()
+    }
+
+    /// The folder the app's relative paths resolve from.
+    pub fn root(&self) -> PathBuf {
+        self.current().root.clone()
+    }
+
+    /// Whether the app runs in debug mode (`config.DEBUG` or `run(#{"debug": true})`).
+    pub fn debug(&self) -> bool {
+        let c = self.current();
+        c.config.get_bool("DEBUG")
+            || c.run_options
+                .get("debug")
+                .is_some_and(crate::config::truthy)
+    }
+
+    /// What `run(#{...})` recorded at the top level (`host`, `port`, `debug`, `threads`).
+    pub fn run_options(&self) -> rhai::Map {
+        self.current().run_options.clone()
+    }
+
+    /// The URL map as `flask routes` lists it: (endpoint, methods, rule).
+    pub fn routes(&self) -> Vec<RouteInfo> {
+        self.current()
+            .url_map
+            .rules()
+            .iter()
+            .map(|r| RouteInfo {
+                endpoint: r.endpoint.clone(),
+                methods: r.methods.iter().cloned().collect(),
+                rule: r.rule.clone(),
+            })
+            .collect()
+    }
+
+    /// A test client that drives this app without a socket.
+    pub fn test_client(&self) -> crate::testing::TestClient {
+        crate::testing::TestClient::new(self.clone())
+    }
+}
+
+/// One row of the URL map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    /// The endpoint name (`url_for`'s first argument).
+    pub endpoint: String,
+    /// The methods the rule answers, sorted (HEAD and OPTIONS included).
+    pub methods: Vec<String>,
+    /// The rule text (`/post/<int:post_id>`).
+    pub rule: String,
+}
