@@ -1,16 +1,102 @@
 //! # flaskrs
 //!
 //! Flask's Quickstart on a Rust host: web apps written in Rhai.
+//!
+//! An app is a Rhai script:
+//!
+//! ```rhai
+//! fn hello_world() { "Hello World!" }
+//! route("/", hello_world);
+//! ```
+//!
+//! `flaskrs-host apps/hello.rhai` serves it. This crate is the host as a
+//! library: load an app, register Rust functions for its scripts, wrap it in
+//! middleware, serve it, or hand it single requests without a socket.
+//!
+//! ## Driving an app without a socket
+//!
+//! ```
+//! use flaskrs::App;
+//!
+//! let app = App::from_source("hello.rhai", r#"
+//!     fn hello(name) { `Hello ${name}!` }
+//!     route("/hello/<name>", hello);
+//! "#).unwrap();
+//! let client = app.test_client();
+//! let resp = client.get("/hello/Rhai");
+//! assert_eq!(resp.status, 200);
+//! assert_eq!(resp.text(), "Hello Rhai!");
+//! ```
+//!
+//! ## Registering Rust functions for scripts
+//!
+//! ```
+//! use flaskrs::App;
+//!
+//! let app = App::builder()
+//!     .register(|engine| {
+//!         engine.register_fn("double", |x: i64| x * 2);
+//!     })
+//!     .load_source("app.rhai", r#"route("/", || `${double(21)}`);"#)
+//!     .unwrap();
+//! assert_eq!(app.test_client().get("/").text(), "42");
+//! ```
+//!
+//! ## Handing requests over from your own code
+//!
+//! ```
+//! use flaskrs::{App, Request};
+//!
+//! let app = App::from_source("app.rhai", r#"post("/echo", || request.get_data());"#).unwrap();
+//! let resp = app.handle(Request::new("POST", "/echo").with_body("ping"));
+//! assert_eq!(resp.bytes(), Some(&b"ping"[..]));
+//! ```
+//!
+//! ## Serving
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use flaskrs::{App, server::{Server, ServerConfig}};
+//!
+//! let app = App::from_file("apps/hello.rhai").unwrap();
+//! let handle = Server::bind(
+//!     ServerConfig { port: 0, ..ServerConfig::default() },
+//!     Arc::new(move |req| app.handle(req)),
+//! ).unwrap();
+//! println!("listening on {}", handle.addr());
+//! handle.shutdown();
+//! ```
 #![forbid(unsafe_code)]
 
+mod app;
+pub mod cli;
+pub mod config;
+mod ctx;
+pub mod error;
 pub mod http;
 pub mod json;
-pub mod markup;
-pub mod routing;
-pub mod urls;
 pub mod json_tag;
+pub mod logging;
+pub mod markup;
+pub mod middleware;
+pub mod routing;
+mod scripting;
 pub mod server;
 pub mod sessions;
 pub mod signing;
 pub mod static_files;
 pub mod templating;
+pub mod testing;
+pub mod urls;
+pub mod wrappers;
+
+pub use app::{App, AppBuilder, RouteInfo};
+pub use config::Config;
+pub use error::{Error, ScriptError, SourceLocation};
+pub use http::{HttpError, Request, Response};
+pub use middleware::{Middleware, ProxyFix};
+pub use scripting::engine::EngineHook;
+pub use testing::{TestClient, TestResponse};
+
+/// Re-exported so embedders register functions with the same Rhai version.
+pub use rhai;

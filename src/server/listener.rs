@@ -167,6 +167,9 @@ impl Acceptor {
 
     /// Stops listening: tiny_http's accept threads wake with an error and end.
     pub(crate) fn stop_accepting(&self) {
+        // Marked failed first, so the accept error this causes is not
+        // reported as a failure to recover from.
+        self.gens().failed = true;
         let _ = socket2::SockRef::from(&self.listener).shutdown(Shutdown::Read);
     }
 }
