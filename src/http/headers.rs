@@ -118,7 +118,10 @@ mod tests {
         assert_eq!(h.get("SET-COOKIE"), Some("a=1"));
         assert_eq!(h.get_all("Set-Cookie").collect::<Vec<_>>(), ["a=1", "b=2"]);
         h.set("set-Cookie", "c=3");
-        assert_eq!(h.iter().collect::<Vec<_>>(), [("set-Cookie", "c=3"), ("X-A", "x")]);
+        assert_eq!(
+            h.iter().collect::<Vec<_>>(),
+            [("set-Cookie", "c=3"), ("X-A", "x")]
+        );
         assert!(h.remove("x-a"));
         assert_eq!(h.len(), 1);
     }
