@@ -23,6 +23,10 @@ pub(crate) struct RequestContext {
     args: OnceLock<Arc<MultiDict>>,
     cookies: OnceLock<Arc<MultiDict>>,
     form: OnceLock<Result<Arc<MultiDict>, HttpError>>,
+    /// The session, opened from its cookie on first use.
+    pub(crate) session: Mutex<Option<crate::sessions::Session>>,
+    /// Flashed messages popped this request (Flask's `request_ctx.flashes`).
+    pub(crate) flashes: Mutex<Option<Vec<(String, crate::json_tag::Tagged)>>>,
     pub(crate) started: Instant,
 }
 
@@ -46,6 +50,8 @@ impl RequestContext {
             args: OnceLock::new(),
             cookies: OnceLock::new(),
             form: OnceLock::new(),
+            session: Mutex::new(None),
+            flashes: Mutex::new(None),
             started: Instant::now(),
         }
     }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rhai::{CallFnOptions, Dynamic, EvalAltResult, Scope};
 
-use super::setup::Handler;
+use super::setup::{Handler, ViewKind};
 use super::LoadedApp;
 use crate::ctx::{budget, ContextGuard, RequestContext};
 use crate::error::ScriptError;
@@ -21,7 +21,7 @@ use crate::scripting::{api::view_arg, find_abort};
 use crate::wrappers::make_response;
 
 /// Why a step of the pipeline did not produce a value.
-enum Failure {
+pub(crate) enum Failure {
     /// An HTTP error: `abort`, routing, a bad request body.
     Http(HttpError),
     /// A ready response that ends the request (routing redirects, `abort(resp)`).
@@ -157,12 +157,13 @@ fn full_dispatch_request(
         .ok()
         .and_then(|e| e.clone())
         .unwrap_or_default();
-    let response =
-        match rv.and_then(|v| make_response(v, &endpoint).map_err(|e| Failure::Invalid(e.0))) {
-            Ok(r) => r,
-            Err(f) => handle_failure(app, ctx, f, &mut error),
-        };
-    let response = match process_response(app, response) {
+    let response = match rv.and_then(|v| {
+        make_response(v, &endpoint).map_err(|e| Failure::Invalid(format!("TypeError: {}", e.0)))
+    }) {
+        Ok(r) => r,
+        Err(f) => handle_failure(app, ctx, f, &mut error),
+    };
+    let response = match process_response(app, ctx, response) {
         Ok(r) => r,
         Err(f) => handle_failure(app, ctx, f, &mut error),
     };
@@ -180,7 +181,7 @@ fn handle_failure(
         Failure::Respond(r) => r,
         Failure::Script(e) => handle_exception(app, ctx, &e, error),
         Failure::Invalid(msg) => {
-            log_exception(app, ctx, &format!("TypeError: {msg}"));
+            log_exception(app, ctx, &msg);
             *error = Dynamic::from(msg.clone());
             internal_server_error(app, ctx, Some(msg), error)
         }
@@ -223,18 +224,82 @@ fn dispatch_request(
             "no view function is registered for endpoint '{endpoint}'"
         ))
     })?;
-    let call_args = view
-        .handler
+    let handler = match &view.kind {
+        ViewKind::Script(h) => h,
+        ViewKind::Static => {
+            let filename = args
+                .get("filename")
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            return send_static(app, req, &app.root.join("static"), &filename);
+        }
+    };
+    let call_args = handler
         .params
         .iter()
         .map(|p| args.get(p.as_str()).cloned().unwrap_or(Dynamic::UNIT))
         .collect();
-    Ok(call(app, &view.handler, call_args)?)
+    Ok(call(app, handler, call_args)?)
+}
+
+/// Flask's `send_static_file`: `static/` beside the script, safe-joined,
+/// with `SEND_FILE_MAX_AGE_DEFAULT`.
+pub(crate) fn send_static(
+    app: &LoadedApp,
+    req: &Request,
+    dir: &std::path::Path,
+    filename: &str,
+) -> Result<Dynamic, Failure> {
+    let opts = crate::static_files::SendFileOptions {
+        max_age: app
+            .config
+            .get_int("SEND_FILE_MAX_AGE_DEFAULT")
+            .and_then(|n| u64::try_from(n).ok()),
+        ..crate::static_files::SendFileOptions::default()
+    };
+    crate::static_files::send_from_directory(dir, filename, req, &opts)
+        .map(|r| Dynamic::from(ResponseObj::new(r)))
+        .map_err(Failure::Http)
 }
 
 /// `after_request` handlers, last registered first; each gets the response
-/// and must return it (or another).
-fn process_response(app: &LoadedApp, response: Response) -> Result<Response, Failure> {
+/// and must return it (or another). Then the session is saved.
+fn process_response(
+    app: &LoadedApp,
+    ctx: &RequestContext,
+    response: Response,
+) -> Result<Response, Failure> {
+    let mut response = run_after_request(app, response)?;
+    save_session(app, ctx, &mut response)?;
+    Ok(response)
+}
+
+/// Writes the session cookie (and `Vary: Cookie`) when the session was used.
+fn save_session(
+    app: &LoadedApp,
+    ctx: &RequestContext,
+    response: &mut Response,
+) -> Result<(), Failure> {
+    let slot = ctx.session.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(session) = slot.as_ref() else {
+        return Ok(());
+    };
+    match crate::sessions::save_session(
+        &app.session_config,
+        session,
+        response,
+        crate::scripting::session_api::now(),
+    ) {
+        Ok(Some(warning)) => {
+            app.logger.log(Level::Warn, &warning);
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(Failure::Invalid(format!("RuntimeError: {e}"))),
+    }
+}
+
+fn run_after_request(app: &LoadedApp, response: Response) -> Result<Response, Failure> {
     if app.after_request.is_empty() {
         return Ok(response);
     }
@@ -245,7 +310,7 @@ fn process_response(app: &LoadedApp, response: Response) -> Result<Response, Fai
             Some(r) => r,
             None => {
                 return Err(Failure::Invalid(format!(
-                    "after_request handler {} must return the response it was given (end it with the response variable)",
+                    "TypeError: after_request handler {} must return the response it was given (end it with the response variable)",
                     h.label
                 )))
             }

@@ -41,6 +41,10 @@ pub(crate) struct LoadedApp {
     pub(crate) teardown_request: Vec<Handler>,
     pub(crate) config: Config,
     pub(crate) logger: Arc<AppLogger>,
+    /// The session settings, resolved from the config once at load.
+    pub(crate) session_config: crate::sessions::SessionConfig,
+    /// `templates/` beside the script, compiled templates cached.
+    pub(crate) templates: crate::templating::Templates,
     pub(crate) run_options: rhai::Map,
     /// The script's path as messages show it.
     pub(crate) file: String,
@@ -96,6 +100,7 @@ impl LoadedApp {
             file: file.clone(),
             ..SetupState::default()
         }));
+        add_static_route(&setup);
         let mut engine = engine::build(&root, &setup, &config, &logger, &options.hooks);
         let sources = HashMap::from([(file.clone(), text.clone())]);
         let render = |e: ScriptError| {
@@ -167,6 +172,14 @@ impl LoadedApp {
             v => crate::scripting::api::parse_level(&v).unwrap_or(Level::Warn),
         };
         logger.set_level(level);
+        let auto_reload = debug || config.get_bool("TEMPLATES_AUTO_RELOAD");
+        let mut templates =
+            crate::templating::Templates::new(Some(root.join("templates")), auto_reload);
+        crate::scripting::template_api::install_globals(&mut templates);
+        let session_config = session_config(&config).map_err(|message| Error::Setup {
+            message,
+            location: None,
+        })?;
         Ok(LoadedApp {
             engine,
             empty_ast: AST::empty(),
@@ -178,6 +191,8 @@ impl LoadedApp {
             teardown_request: std::mem::take(&mut s.teardown_request),
             config,
             logger,
+            session_config,
+            templates,
             run_options: std::mem::take(&mut s.run_options),
             file,
             root,
@@ -189,6 +204,88 @@ impl LoadedApp {
     pub(crate) fn render_error(&self, e: &ScriptError) -> String {
         e.render_text(&|f| self.sources.get(f).cloned())
     }
+}
+
+/// Flask adds `/static/<path:filename>` (endpoint `static`) before anything
+/// else, so it is the first rule and `url_for("static", ...)` always works.
+fn add_static_route(setup: &setup::Setup) {
+    let mut s = setup::lock(setup);
+    let added = s.url_map.add(crate::routing::RuleSpec {
+        rule: "/static/<path:filename>".to_owned(),
+        endpoint: "static".to_owned(),
+        methods: None,
+        defaults: indexmap::IndexMap::new(),
+        strict_slashes: None,
+        provide_automatic_options: true,
+    });
+    debug_assert!(added.is_ok(), "the static rule is valid");
+    s.views.insert(
+        "static".to_owned(),
+        View {
+            kind: setup::ViewKind::Static,
+            max_operations: None,
+        },
+    );
+}
+
+/// The session settings from the config (Flask's `SESSION_COOKIE_*`,
+/// `SECRET_KEY`, `SECRET_KEY_FALLBACKS`, `PERMANENT_SESSION_LIFETIME`).
+fn session_config(config: &Config) -> Result<crate::sessions::SessionConfig, String> {
+    use crate::sessions::SessionConfig;
+    use crate::signing::Digest;
+    let key_bytes = |v: &Dynamic| -> Option<Vec<u8>> {
+        if v.is_unit() {
+            None
+        } else if let Some(b) = v.read_lock::<rhai::Blob>() {
+            Some(b.to_vec())
+        } else {
+            Some(v.to_string().into_bytes())
+        }
+    };
+    let fallbacks = match config.get("SECRET_KEY_FALLBACKS") {
+        v if v.is_unit() => Vec::new(),
+        v => match v.read_lock::<rhai::Array>() {
+            Some(a) => a.iter().filter_map(key_bytes).collect(),
+            None => {
+                return Err(
+                    "config.SECRET_KEY_FALLBACKS must be an array of old keys, oldest first"
+                        .to_owned(),
+                )
+            }
+        },
+    };
+    let digest = match config.get_str("SESSION_DIGEST").as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("sha256") => Digest::Sha256,
+        Some("sha1") => Digest::Sha1,
+        Some(other) => {
+            return Err(format!(
+                "config.SESSION_DIGEST is '{other}'; use \"sha256\" (the default) or \"sha1\" (to share sessions with an unmodified Flask app)"
+            ))
+        }
+    };
+    let path = config
+        .get_str("SESSION_COOKIE_PATH")
+        .or_else(|| config.get_str("APPLICATION_ROOT"))
+        .unwrap_or_else(|| "/".to_owned());
+    Ok(SessionConfig {
+        secret_key: key_bytes(&config.get("SECRET_KEY")),
+        fallback_keys: fallbacks,
+        cookie_name: config
+            .get_str("SESSION_COOKIE_NAME")
+            .unwrap_or_else(|| "session".to_owned()),
+        domain: config.get_str("SESSION_COOKIE_DOMAIN"),
+        path,
+        httponly: config.get_bool("SESSION_COOKIE_HTTPONLY"),
+        secure: config.get_bool("SESSION_COOKIE_SECURE"),
+        samesite: config.get_str("SESSION_COOKIE_SAMESITE"),
+        partitioned: config.get_bool("SESSION_COOKIE_PARTITIONED"),
+        permanent_lifetime: config
+            .get_int("PERMANENT_SESSION_LIFETIME")
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(31 * 24 * 3600),
+        refresh_each_request: config.get_bool("SESSION_REFRESH_EACH_REQUEST"),
+        digest,
+    })
 }
 
 /// Refuses script functions that would replace a host method: Rhai lets a

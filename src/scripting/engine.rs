@@ -108,6 +108,7 @@ pub(crate) fn build(
             // Proxies: they find the current request when used.
             "request" => Ok(Some(Dynamic::from(RequestObj))),
             "g" => Ok(Some(Dynamic::from(GObj))),
+            "session" => Ok(Some(Dynamic::from(super::session_api::SessionObj))),
             _ => Ok(None),
         }
     });
@@ -122,6 +123,9 @@ pub(crate) fn build(
     super::request_api::register(&mut engine);
     super::response_api::register(&mut engine);
     super::api::register(&mut engine, setup, config, logger);
+    super::session_api::register(&mut engine);
+    super::template_api::register(&mut engine);
+    super::files_api::register(&mut engine);
     for hook in hooks {
         hook(&mut engine);
     }

@@ -5,9 +5,12 @@
 pub(crate) mod api;
 pub(crate) mod convert;
 pub(crate) mod engine;
+pub(crate) mod files_api;
 pub(crate) mod objects;
 pub(crate) mod request_api;
 pub(crate) mod response_api;
+pub(crate) mod session_api;
+pub(crate) mod template_api;
 
 use rhai::{Dynamic, EvalAltResult, Position};
 
