@@ -24,11 +24,12 @@ fn routes_prints_flasks_table() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "Endpoint           Methods  Rule                \n\
-         -----------------  -------  --------------------\n\
-         show_post          GET      /post/<int:post_id> \n\
-         show_subpath       GET      /path/<path:subpath>\n\
-         show_user_profile  GET      /user/<username>    \n"
+        "Endpoint           Methods  Rule                   \n\
+         -----------------  -------  -----------------------\n\
+         show_post          GET      /post/<int:post_id>    \n\
+         show_subpath       GET      /path/<path:subpath>   \n\
+         show_user_profile  GET      /user/<username>       \n\
+         static             GET      /static/<path:filename>\n"
     );
 }
 
