@@ -79,6 +79,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
 }
 
 fn load(path: &PathBuf) -> Result<App, i32> {
+    load_with(path, false)
+}
+
+fn load_with(path: &PathBuf, debug: bool) -> Result<App, i32> {
     if !path.is_file() {
         eprintln!(
             "Error: Could not find the app script '{}'. Pass the path of a .rhai file, for example: flaskrs-host apps/hello.rhai",
@@ -86,7 +90,11 @@ fn load(path: &PathBuf) -> Result<App, i32> {
         );
         return Err(2);
     }
-    App::from_file(path).map_err(|e| {
+    let mut builder = App::builder();
+    if debug {
+        builder = builder.config("DEBUG", true);
+    }
+    builder.load_file(path).map_err(|e| {
         eprintln!("Error: {e}");
         1
     })
@@ -163,7 +171,7 @@ pub fn routes_table(rules: &[RouteInfo], sort: &str, all_methods: bool) -> Strin
 
 fn run(a: &RunArgs) -> i32 {
     crate::logging::init_stderr_logging();
-    let app = match load(&a.app) {
+    let app = match load_with(&a.app, a.debug) {
         Ok(app) => app,
         Err(code) => return code,
     };
@@ -195,10 +203,7 @@ fn run(a: &RunArgs) -> i32 {
         })
         .unwrap_or_else(|| crate::server::ServerConfig::default().threads)
         .max(1);
-    let debug = a.debug || app.debug();
-    if debug {
-        app.config().set("DEBUG", true.into());
-    }
+    let debug = app.debug();
     let config = crate::server::ServerConfig {
         host: host.clone(),
         port,

@@ -183,6 +183,15 @@ fn handle_failure(
         Failure::Invalid(msg) => {
             log_exception(app, ctx, &msg);
             *error = Dynamic::from(msg.clone());
+            if app.debug && crate::debug::is_loopback(&ctx.request.remote_addr) {
+                let se = ScriptError {
+                    kind: crate::error::ScriptErrorKind::Runtime,
+                    message: msg,
+                    location: None,
+                    frames: Vec::new(),
+                };
+                return debug_page(app, Some(ctx), &se);
+            }
             internal_server_error(app, ctx, Some(msg), error)
         }
     }
@@ -403,7 +412,54 @@ fn handle_exception(
     }
     log_exception(app, ctx, &app.render_error(&se));
     *error = Dynamic::from(se.to_string());
+    if app.debug && crate::debug::is_loopback(&ctx.request.remote_addr) {
+        return debug_page(app, Some(ctx), &se);
+    }
     internal_server_error(app, ctx, Some(se.to_string()), error)
+}
+
+/// The debug page as a 500 response.
+fn debug_page(app: &LoadedApp, ctx: Option<&RequestContext>, se: &ScriptError) -> Response {
+    let summary = ctx.map(|c| crate::debug::RequestSummary {
+        method: c.request.method.clone(),
+        path: c.request.full_path(),
+        endpoint: c.endpoint.lock().ok().and_then(|e| e.clone()),
+    });
+    let html = crate::debug::render_html(
+        se,
+        &|f| {
+            app.sources
+                .get(f)
+                .cloned()
+                .or_else(|| std::fs::read_to_string(f).ok())
+        },
+        summary.as_ref(),
+    );
+    Response::html(html).with_status(500)
+}
+
+/// While an edit does not load, debug mode answers local clients with the
+/// load error.
+pub(crate) fn broken_reload_response(
+    app: &LoadedApp,
+    req: &Request,
+    err: &crate::Error,
+) -> Response {
+    let se = match err {
+        crate::Error::Script { error, .. } => (**error).clone(),
+        other => ScriptError {
+            kind: crate::error::ScriptErrorKind::Syntax,
+            message: other.to_string(),
+            location: match other {
+                crate::Error::Setup { location, .. } => location.clone(),
+                _ => None,
+            },
+            frames: Vec::new(),
+        },
+    };
+    let mut resp = debug_page(app, None, &se);
+    finalize_wire(&mut resp, req.method == "HEAD");
+    resp
 }
 
 fn log_exception(app: &LoadedApp, ctx: &RequestContext, detail: &str) {

@@ -21,6 +21,22 @@ use crate::scripting::engine::{self, EngineHook};
 use crate::scripting::SetupFailure;
 use setup::{Handler, SetupState, View};
 
+/// Stack reserved for script work. Rhai recurses on the native stack, and a
+/// debug build needs several MiB for the configured call depth; a script
+/// must never be able to overflow the stack of the thread it runs on (that
+/// aborts the process). Less than `SCRIPT_RED_ZONE` left on the caller's
+/// stack means the work moves to a fresh stack of `SCRIPT_STACK` (virtual
+/// memory: only the pages used are touched). Server workers are spawned
+/// with enough stack that this never triggers there.
+pub(crate) const SCRIPT_STACK: usize = 64 << 20;
+/// See [`SCRIPT_STACK`].
+pub(crate) const SCRIPT_RED_ZONE: usize = 48 << 20;
+
+/// Runs script work with enough native stack (see [`SCRIPT_STACK`]).
+pub(crate) fn with_script_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(SCRIPT_RED_ZONE, SCRIPT_STACK, f)
+}
+
 /// Where an app's script comes from.
 #[derive(Debug, Clone)]
 enum AppSource {
@@ -52,6 +68,10 @@ pub(crate) struct LoadedApp {
     pub(crate) root: PathBuf,
     /// Script sources by file, for error excerpts.
     pub(crate) sources: HashMap<String, String>,
+    /// Debug mode: reload on change, detailed error pages for local clients.
+    pub(crate) debug: bool,
+    /// The script and the modules it imported, for the reloader.
+    pub(crate) watched: Vec<PathBuf>,
 }
 
 impl std::fmt::Debug for LoadedApp {
@@ -101,7 +121,8 @@ impl LoadedApp {
             ..SetupState::default()
         }));
         add_static_route(&setup);
-        let mut engine = engine::build(&root, &setup, &config, &logger, &options.hooks);
+        let imported = Arc::new(Mutex::new(Vec::new()));
+        let mut engine = engine::build(&root, &setup, &config, &logger, &options.hooks, &imported);
         let sources = HashMap::from([(file.clone(), text.clone())]);
         let render = |e: ScriptError| {
             let rendered = e.render_text(&|f| sources.get(f).cloned());
@@ -180,7 +201,20 @@ impl LoadedApp {
             message,
             location: None,
         })?;
+        let mut watched = match source {
+            AppSource::File(p) => vec![p.clone()],
+            AppSource::Text { .. } => Vec::new(),
+        };
+        watched.extend(
+            imported
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
         Ok(LoadedApp {
+            debug,
+            watched,
             engine,
             empty_ast: AST::empty(),
             url_map: std::mem::take(&mut s.url_map),
@@ -340,6 +374,34 @@ struct AppShared {
     source: AppSource,
     options: AppOptions,
     middleware: RwLock<Vec<Arc<dyn Middleware>>>,
+    reload: Mutex<ReloadState>,
+}
+
+/// The debug-mode reloader's memory: when it last looked, what the watched
+/// files looked like, and the compile error of a broken edit (served as the
+/// error page until the file is fixed).
+struct ReloadState {
+    checked: std::time::Instant,
+    stamps: Vec<FileStamp>,
+    error: Option<Arc<Error>>,
+}
+
+/// How often the reloader looks at the files, at most.
+const RELOAD_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+type FileStamp = (PathBuf, Option<(std::time::SystemTime, u64)>);
+
+fn stamps(files: &[PathBuf]) -> Vec<FileStamp> {
+    files
+        .iter()
+        .map(|p| {
+            let meta = std::fs::metadata(p).ok();
+            (
+                p.clone(),
+                meta.and_then(|m| Some((m.modified().ok()?, m.len()))),
+            )
+        })
+        .collect()
 }
 
 /// A loaded Rhai app: call it with a [`Request`] and get a [`Response`],
@@ -412,13 +474,19 @@ impl AppBuilder {
 
 impl App {
     fn load(source: AppSource, options: AppOptions) -> Result<App, Error> {
-        let loaded = LoadedApp::load(&source, &options)?;
+        let loaded = with_script_stack(|| LoadedApp::load(&source, &options))?;
+        let reload = ReloadState {
+            checked: std::time::Instant::now(),
+            stamps: stamps(&loaded.watched),
+            error: None,
+        };
         Ok(App {
             shared: Arc::new(AppShared {
                 current: RwLock::new(Arc::new(loaded)),
                 source,
                 options,
                 middleware: RwLock::new(Vec::new()),
+                reload: Mutex::new(reload),
             }),
         })
     }
@@ -450,13 +518,65 @@ impl App {
     /// atomically; on failure the running version stays and the error is
     /// returned.
     pub fn reload(&self) -> Result<(), Error> {
-        let fresh = LoadedApp::load(&self.shared.source, &self.shared.options)?;
+        let fresh =
+            with_script_stack(|| LoadedApp::load(&self.shared.source, &self.shared.options))?;
+        let mut state = self.shared.reload.lock().unwrap_or_else(|e| e.into_inner());
+        state.stamps = stamps(&fresh.watched);
+        state.error = None;
         *self
             .shared
             .current
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
         Ok(())
+    }
+
+    /// Debug mode's reloader, run before a request: when the script or a
+    /// module it imports changed, load the new version and swap it in
+    /// (requests in flight keep theirs). A version that does not load
+    /// leaves the last good one in place; its error is returned for every
+    /// request until the files change again.
+    fn reload_if_changed(&self) -> Option<Arc<Error>> {
+        let mut state = self.shared.reload.lock().unwrap_or_else(|e| e.into_inner());
+        if state.checked.elapsed() < RELOAD_CHECK_INTERVAL {
+            return state.error.clone();
+        }
+        state.checked = std::time::Instant::now();
+        let files: Vec<PathBuf> = state.stamps.iter().map(|(p, _)| p.clone()).collect();
+        let now = stamps(&files);
+        if now == state.stamps {
+            return state.error.clone();
+        }
+        state.stamps = now;
+        match with_script_stack(|| LoadedApp::load(&self.shared.source, &self.shared.options)) {
+            Ok(fresh) => {
+                state.stamps = stamps(&fresh.watched);
+                state.error = None;
+                fresh.logger.log(
+                    Level::Info,
+                    &format!(" * Detected change in '{}', reloading", fresh.file),
+                );
+                *self
+                    .shared
+                    .current
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+                None
+            }
+            Err(e) => {
+                let current = self.current();
+                current.logger.log(
+                    Level::Error,
+                    &format!(
+                        "Reloading '{}' failed; still serving the last good version:\n{e}",
+                        current.file
+                    ),
+                );
+                let e = Arc::new(e);
+                state.error = Some(e.clone());
+                Some(e)
+            }
+        }
     }
 
     /// Wraps the app in middleware (the twin of
@@ -486,11 +606,24 @@ impl App {
         match chain.split_last() {
             Some((outer, rest)) => outer.handle(request, &|r| self.handle_through(rest, r)),
             None => {
+                if self.current().debug && matches!(self.shared.source, AppSource::File(_)) {
+                    // A broken edit: the developer's own browser sees the error;
+                    // anyone else keeps being served by the last good version.
+                    if let Some(err) = self.reload_if_changed() {
+                        if crate::debug::is_loopback(&request.remote_addr) {
+                            return dispatch::broken_reload_response(
+                                &self.current(),
+                                &request,
+                                &err,
+                            );
+                        }
+                    }
+                }
                 let loaded = self.current();
                 let method = request.method.clone();
                 let path = request.path.clone();
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    dispatch::wsgi_app(&loaded, request)
+                    with_script_stack(|| dispatch::wsgi_app(&loaded, request))
                 }))
                 .unwrap_or_else(|panic| {
                     let why = panic

@@ -53,6 +53,35 @@ impl ModuleResolver for StdlibResolver {
     }
 }
 
+/// The app-folder module resolver, recording every file it resolves so the
+/// debug-mode reloader can watch the modules a script imports.
+struct TrackingResolver {
+    inner: FileModuleResolver,
+    seen: Arc<std::sync::Mutex<Vec<std::path::PathBuf>>>,
+}
+
+impl ModuleResolver for TrackingResolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        let file = self
+            .inner
+            .get_file_path(path, source.map(Path::new).and_then(Path::parent));
+        let result = self.inner.resolve(engine, source, path, pos);
+        if result.is_ok() {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            if !seen.contains(&file) {
+                seen.push(file);
+            }
+        }
+        result
+    }
+}
+
 /// Sets the engine's structural limits from the config; identical in debug
 /// and release builds (Rhai's own defaults differ between them).
 pub(crate) fn apply_limits(engine: &mut Engine, config: &Config) {
@@ -76,6 +105,7 @@ pub(crate) fn build(
     config: &Config,
     logger: &Arc<AppLogger>,
     hooks: &[EngineHook],
+    imported: &Arc<std::sync::Mutex<Vec<std::path::PathBuf>>>,
 ) -> Engine {
     let mut engine = Engine::new();
     apply_limits(&mut engine, config);
@@ -116,7 +146,10 @@ pub(crate) fn build(
     let mut resolvers = ModuleResolversCollection::new();
     let mut files = FileModuleResolver::new_with_path(app_dir);
     files.enable_cache(true);
-    resolvers.push(files);
+    resolvers.push(TrackingResolver {
+        inner: files,
+        seen: imported.clone(),
+    });
     resolvers.push(StdlibResolver::default());
     engine.set_module_resolver(resolvers);
 
