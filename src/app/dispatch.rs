@@ -92,8 +92,29 @@ pub(crate) fn wsgi_app(app: &Arc<LoadedApp>, request: Request) -> Response {
 
     let (mut response, error) = full_dispatch_request(app, &ctx, matched);
     do_teardown_request(app, &ctx, error);
+    if let Some(bad) = invalid_header(&response) {
+        app.logger.log(
+            Level::Error,
+            &format!(
+                "Exception on {} [{}]\nValueError: the response header {bad} contains a CR, LF or NUL character (header injection); the response was replaced by a 500. Remove control characters from values put into headers and cookies.",
+                ctx.request.path, ctx.request.method
+            ),
+        );
+        response = HttpError::new(500).to_response();
+    }
     finalize_wire(&mut response, is_head);
     response
+}
+
+/// The first header whose name or value could split the response on the
+/// wire (CR, LF, NUL), named for the log.
+fn invalid_header(response: &Response) -> Option<String> {
+    let bad = |s: &str| s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0));
+    response
+        .headers
+        .iter()
+        .find(|(k, v)| bad(k) || bad(v) || k.is_empty())
+        .map(|(k, _)| format!("{k:?}"))
 }
 
 /// The outcome of routing, kept for `dispatch_request`.
