@@ -29,6 +29,12 @@ enum Command {
 struct RunArgs {
     /// The app's script.
     app: PathBuf,
+    /// A command the script registered with cli_command (init-db, ...)
+    /// instead of serving.
+    command: Option<String>,
+    /// Arguments for that command.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
     /// The interface to bind to [default: 127.0.0.1, or run(#{host})].
     #[arg(long, short = 'H')]
     host: Option<String>,
@@ -175,6 +181,23 @@ fn run(a: &RunArgs) -> i32 {
         Ok(app) => app,
         Err(code) => return code,
     };
+    if let Some(cmd) = &a.command {
+        return match app.run_command(cmd, &a.args) {
+            Ok(out) => {
+                if !out.is_unit() {
+                    let text = out.to_string();
+                    if !text.is_empty() {
+                        println!("{text}");
+                    }
+                }
+                0
+            }
+            Err(e) => {
+                eprintln!("Error: {e}");
+                1
+            }
+        };
+    }
     let opts = app.run_options();
     let opt_str = |k: &str| {
         opts.get(k)

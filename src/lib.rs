@@ -74,6 +74,7 @@ pub mod config;
 mod ctx;
 pub mod debug;
 pub mod error;
+pub mod extensions;
 pub mod http;
 pub mod json;
 pub mod json_tag;

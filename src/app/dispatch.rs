@@ -42,6 +42,15 @@ impl From<Box<EvalAltResult>> for Failure {
     }
 }
 
+/// Calls a script handler outside the request pipeline (CLI commands).
+pub(crate) fn call_handler(
+    app: &LoadedApp,
+    h: &Handler,
+    args: Vec<Dynamic>,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    call(app, h, args)
+}
+
 /// Calls a script handler with positional arguments after its captures.
 fn call(app: &LoadedApp, h: &Handler, args: Vec<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
     let mut all = h.curry.clone();
@@ -167,7 +176,7 @@ fn full_dispatch_request(
     matched: Result<Matched, Failure>,
 ) -> (Response, Dynamic) {
     let mut error = Dynamic::UNIT;
-    let rv = match preprocess_request(app) {
+    let rv = match preprocess_request(app, ctx) {
         Ok(Some(rv)) => Ok(rv),
         Ok(None) => dispatch_request(app, ctx, matched),
         Err(f) => Err(f),
@@ -220,7 +229,20 @@ fn handle_failure(
 
 /// `before_request` handlers in order; the first that returns anything but
 /// `()` ends the request with that value.
-fn preprocess_request(app: &LoadedApp) -> Result<Option<Dynamic>, Failure> {
+fn preprocess_request(
+    app: &LoadedApp,
+    ctx: &Arc<RequestContext>,
+) -> Result<Option<Dynamic>, Failure> {
+    if !app.ext.before.is_empty() {
+        let scope = crate::extensions::RequestScope(ctx.clone());
+        for hook in &app.ext.before {
+            match hook(&scope) {
+                Some(Ok(resp)) => return Err(Failure::Respond(resp)),
+                Some(Err(e)) => return Err(Failure::Http(e)),
+                None => {}
+            }
+        }
+    }
     for h in &app.before_request {
         let rv = call(app, h, Vec::new())?;
         if !rv.is_unit() {
@@ -296,10 +318,16 @@ pub(crate) fn send_static(
 /// and must return it (or another). Then the session is saved.
 fn process_response(
     app: &LoadedApp,
-    ctx: &RequestContext,
+    ctx: &Arc<RequestContext>,
     response: Response,
 ) -> Result<Response, Failure> {
     let mut response = run_after_request(app, response)?;
+    if !app.ext.after.is_empty() {
+        let scope = crate::extensions::RequestScope(ctx.clone());
+        for hook in app.ext.after.iter().rev() {
+            hook(&scope, &mut response);
+        }
+    }
     save_session(app, ctx, &mut response)?;
     Ok(response)
 }
@@ -529,7 +557,14 @@ fn internal_server_error(
 
 /// `teardown_request` handlers, last registered first, with the error or
 /// `()`; their own failures are logged and never change the response.
-fn do_teardown_request(app: &LoadedApp, ctx: &RequestContext, error: Dynamic) {
+fn do_teardown_request(app: &LoadedApp, ctx: &Arc<RequestContext>, error: Dynamic) {
+    if !app.ext.teardown.is_empty() {
+        let scope = crate::extensions::RequestScope(ctx.clone());
+        let err = (!error.is_unit()).then(|| error.to_string());
+        for hook in app.ext.teardown.iter().rev() {
+            hook(&scope, err.as_deref());
+        }
+    }
     for h in app.teardown_request.iter().rev() {
         if let Err(e) = call(app, h, vec![error.clone()]) {
             let se = ScriptError::from_eval(&e, &app.file);

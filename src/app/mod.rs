@@ -72,6 +72,10 @@ pub(crate) struct LoadedApp {
     pub(crate) debug: bool,
     /// The script and the modules it imported, for the reloader.
     pub(crate) watched: Vec<PathBuf>,
+    /// Hooks and globals registered by extensions.
+    pub(crate) ext: crate::extensions::Registered,
+    /// `cli_command(name, handler)` registrations.
+    pub(crate) cli_commands: BTreeMap<String, Handler>,
 }
 
 impl std::fmt::Debug for LoadedApp {
@@ -86,6 +90,7 @@ impl std::fmt::Debug for LoadedApp {
 #[derive(Clone, Default)]
 struct AppOptions {
     hooks: Vec<EngineHook>,
+    extensions: Vec<Arc<dyn crate::extensions::Extension>>,
     config: Vec<(String, Dynamic)>,
 }
 
@@ -122,7 +127,25 @@ impl LoadedApp {
         }));
         add_static_route(&setup);
         let imported = Arc::new(Mutex::new(Vec::new()));
-        let mut engine = engine::build(&root, &setup, &config, &logger, &options.hooks, &imported);
+        let ext_globals = Arc::new(std::sync::OnceLock::new());
+        let mut engine = engine::build(
+            &root,
+            &setup,
+            &config,
+            &logger,
+            &options.hooks,
+            &imported,
+            &ext_globals,
+        );
+        let mut ext = crate::extensions::Registered::default();
+        for e in &options.extensions {
+            e.init_app(&mut crate::extensions::ExtensionSetup {
+                engine: &mut engine,
+                config: &config,
+                registered: &mut ext,
+            });
+        }
+        let _ = ext_globals.set(ext.globals.iter().cloned().collect::<HashMap<_, _>>());
         let sources = HashMap::from([(file.clone(), text.clone())]);
         let render = |e: ScriptError| {
             let rendered = e.render_text(&|f| sources.get(f).cloned());
@@ -197,6 +220,9 @@ impl LoadedApp {
         let mut templates =
             crate::templating::Templates::new(Some(root.join("templates")), auto_reload);
         crate::scripting::template_api::install_globals(&mut templates);
+        for hook in &ext.templates {
+            hook(&mut templates);
+        }
         let session_config = session_config(&config).map_err(|message| Error::Setup {
             message,
             location: None,
@@ -215,6 +241,8 @@ impl LoadedApp {
         Ok(LoadedApp {
             debug,
             watched,
+            ext,
+            cli_commands: std::mem::take(&mut s.cli_commands),
             engine,
             empty_ast: AST::empty(),
             url_map: std::mem::take(&mut s.url_map),
@@ -439,6 +467,13 @@ impl AppBuilder {
     /// A builder with nothing registered.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Adds an extension (Flask's `ext.init_app(app)`); see
+    /// [`crate::extensions`].
+    pub fn extension(mut self, ext: impl crate::extensions::Extension) -> Self {
+        self.options.extensions.push(Arc::new(ext));
+        self
     }
 
     /// Registers Rust functions, types or modules for the app's scripts.
@@ -687,6 +722,62 @@ impl App {
                 rule: r.rule.clone(),
             })
             .collect()
+    }
+
+    /// The commands the script registered with `cli_command`, by name.
+    pub fn cli_commands(&self) -> Vec<String> {
+        self.current().cli_commands.keys().cloned().collect()
+    }
+
+    /// Runs a script command (Flask's `@app.cli.command`), outside any
+    /// request. A handler with one parameter gets `args` as an array; one
+    /// with none must get no arguments. Returns what the handler returned.
+    pub fn run_command(&self, name: &str, args: &[String]) -> Result<Dynamic, Error> {
+        let app = self.current();
+        let Some(h) = app.cli_commands.get(name) else {
+            let known: Vec<&str> = app.cli_commands.keys().map(String::as_str).collect();
+            return Err(Error::Setup {
+                message: format!(
+                    "No such command '{name}'. The script registers: {}",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+                location: None,
+            });
+        };
+        let call_args: Vec<Dynamic> = match (h.params.len(), args.len()) {
+            (0, 0) => Vec::new(),
+            (1, _) => vec![Dynamic::from_array(args.iter().map(|a| Dynamic::from(a.clone())).collect())],
+            (0, n) => {
+                return Err(Error::Setup {
+                    message: format!("Command '{name}' takes no arguments, but {n} were given."),
+                    location: None,
+                })
+            }
+            (n, _) => {
+                return Err(Error::Setup {
+                    message: format!(
+                        "Command '{name}' must take no parameter or one (the array of arguments), not {n}."
+                    ),
+                    location: None,
+                })
+            }
+        };
+        with_script_stack(|| {
+            let _budget = crate::ctx::budget::start(u64::MAX, None);
+            dispatch::call_handler(&app, h, call_args)
+        })
+        .map_err(|e| {
+            let se = ScriptError::from_eval(&e, &app.file);
+            let rendered = app.render_error(&se);
+            Error::Script {
+                error: Box::new(se),
+                rendered,
+            }
+        })
     }
 
     /// A test client that drives this app without a socket.

@@ -67,6 +67,8 @@ pub(crate) struct SetupState {
     pub(crate) teardown_request: Vec<Handler>,
     /// `run(#{...})` at the top level.
     pub(crate) run_options: Map,
+    /// `cli_command(name, handler)`.
+    pub(crate) cli_commands: BTreeMap<String, Handler>,
     /// Set once the app starts serving; setup methods refuse after that.
     pub(crate) finished: bool,
     pub(crate) closure_endpoints: usize,

@@ -355,6 +355,29 @@ pub(crate) fn register(
         },
     );
     let s = setup.clone();
+    engine.register_fn(
+        "cli_command",
+        move |ctx: NativeCallContext<'_>, name: &str, f: FnPtr| -> Result<(), Box<EvalAltResult>> {
+            let mut st = setup::lock(&s);
+            st.check_not_finished("cli_command").map_err(setup_err)?;
+            let place = call_place(&ctx, &st.file);
+            let h = st.handler(&f, None, place.as_ref()).map_err(setup_err)?;
+            if h.params.len() > 1 {
+                return Err(setup_err(format!(
+                    "command handler {} must take no parameter or one (the array of arguments)",
+                    h.label
+                )));
+            }
+            if matches!(name, "run" | "routes") {
+                return Err(setup_err(format!(
+                    "'{name}' is a built-in command; choose another name"
+                )));
+            }
+            st.cli_commands.insert(name.to_owned(), h);
+            Ok(())
+        },
+    );
+    let s = setup.clone();
     engine.register_fn("run", move |opts: Map| -> Result<(), Box<EvalAltResult>> {
         let mut st = setup::lock(&s);
         for (k, v) in opts {

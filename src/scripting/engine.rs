@@ -106,6 +106,7 @@ pub(crate) fn build(
     logger: &Arc<AppLogger>,
     hooks: &[EngineHook],
     imported: &Arc<std::sync::Mutex<Vec<std::path::PathBuf>>>,
+    ext_globals: &Arc<std::sync::OnceLock<std::collections::HashMap<String, Dynamic>>>,
 ) -> Engine {
     let mut engine = Engine::new();
     apply_limits(&mut engine, config);
@@ -125,7 +126,7 @@ pub(crate) fn build(
         l.log(Level::Debug, text);
     });
 
-    let (c, l) = (config.clone(), logger.clone());
+    let (c, l, extg) = (config.clone(), logger.clone(), ext_globals.clone());
     #[allow(deprecated)] // `on_var` is marked volatile, not deprecated.
     engine.on_var(move |name, index, _ctx| {
         // A positive index is a local variable the parser already found.
@@ -139,7 +140,7 @@ pub(crate) fn build(
             "request" => Ok(Some(Dynamic::from(RequestObj))),
             "g" => Ok(Some(Dynamic::from(GObj))),
             "session" => Ok(Some(Dynamic::from(super::session_api::SessionObj))),
-            _ => Ok(None),
+            other => Ok(extg.get().and_then(|m| m.get(other)).cloned()),
         }
     });
 

@@ -7,6 +7,7 @@ mod test_basic;
 mod test_cli;
 mod test_debug;
 mod test_embedding;
+mod test_extensions;
 mod test_flashing;
 mod test_hooks;
 mod test_json;
