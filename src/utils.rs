@@ -4,8 +4,8 @@
 /// directory.
 const WINDOWS_DEVICE_FILES: &[&str] = &[
     "AUX", "CON", "CONIN$", "CONOUT$", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7",
-    "COM8", "COM9", "COM¹", "COM²", "COM³", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6",
-    "LPT7", "LPT8", "LPT9", "LPT¹", "LPT²", "LPT³", "NUL", "PRN",
+    "COM8", "COM9", "COM¹", "COM²", "COM³", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7",
+    "LPT8", "LPT9", "LPT¹", "LPT²", "LPT³", "NUL", "PRN",
 ];
 
 /// A filename safe to store and to join to a directory, as Werkzeug 3.1's
@@ -33,7 +33,13 @@ fn secure_filename_for(filename: &str, windows: bool) -> String {
         .normalize(filename)
         .chars()
         .filter(char::is_ascii)
-        .map(|c| if c == '/' || (windows && c == '\\') { ' ' } else { c })
+        .map(|c| {
+            if c == '/' || (windows && c == '\\') {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     // Python's str.split() with no argument: runs of whitespace, which in
     // ASCII include \x0b, \x0c and \x1c..\x1f.
@@ -72,7 +78,11 @@ mod tests {
         for case in cases {
             let input = case[0].as_str().expect("input");
             let expected = case[1].as_str().expect("expected");
-            assert_eq!(secure_filename_for(input, windows), expected, "{input:?} on {platform}");
+            assert_eq!(
+                secure_filename_for(input, windows),
+                expected,
+                "{input:?} on {platform}"
+            );
         }
     }
 
@@ -88,8 +98,14 @@ mod tests {
 
     #[test]
     fn docstring_examples() {
-        assert_eq!(secure_filename_for("My cool movie.mov", false), "My_cool_movie.mov");
-        assert_eq!(secure_filename_for("../../../etc/passwd", false), "etc_passwd");
+        assert_eq!(
+            secure_filename_for("My cool movie.mov", false),
+            "My_cool_movie.mov"
+        );
+        assert_eq!(
+            secure_filename_for("../../../etc/passwd", false),
+            "etc_passwd"
+        );
         assert_eq!(secure_filename_for("NUL.txt", true), "_NUL.txt");
         assert_eq!(secure_filename_for("NUL.txt", false), "NUL.txt");
         assert_eq!(secure_filename_for("a\\b", true), "a_b");

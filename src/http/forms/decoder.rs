@@ -134,7 +134,8 @@ impl MultipartDecoder {
         match self.state {
             State::Preamble => {
                 // preamble_re: LB?--boundary(--[ \t]*LB?|[ \t]*LB)
-                let found = find_boundary(self.buf(), self.search_position, &self.dash_boundary, false);
+                let found =
+                    find_boundary(self.buf(), self.search_position, &self.dash_boundary, false);
                 match found {
                     Some(m) => {
                         self.state = if m.is_final {
@@ -218,8 +219,7 @@ impl MultipartDecoder {
         let buf = self.buf();
         // Part data starts after the blank line's second line break.
         let data_start = if at_start { line_break_len(buf) } else { 0 };
-        let (data_end, consumed, more_data) = if memmem::find(buf, &self.dash_boundary).is_none()
-        {
+        let (data_end, consumed, more_data) = if memmem::find(buf, &self.dash_boundary).is_none() {
             let end = last_partial_boundary_index(&buf[data_start..], self.dash_boundary.len())
                 + data_start;
             (end, end, true)
@@ -380,10 +380,13 @@ fn parse_headers(raw: &[u8]) -> Result<Headers, DecodeError> {
         if line.is_empty() {
             continue;
         }
-        let line =
-            std::str::from_utf8(line).map_err(|_| DecodeError::Invalid("part header is not UTF-8"))?;
+        let line = std::str::from_utf8(line)
+            .map_err(|_| DecodeError::Invalid("part header is not UTF-8"))?;
         let (name, value) = line.split_once(':').unwrap_or((line, ""));
-        headers.append(name.trim_matches(is_py_space), value.trim_matches(is_py_space));
+        headers.append(
+            name.trim_matches(is_py_space),
+            value.trim_matches(is_py_space),
+        );
     }
     Ok(headers)
 }

@@ -16,7 +16,9 @@ fn decode(body: &[u8], chunk: usize, max_mem: Option<u64>) -> Result<Vec<Part>, 
                 Event::NeedData | Event::Epilogue => break,
                 Event::Preamble => {}
                 Event::Field { name, .. } => parts.push((name, None, Vec::new())),
-                Event::File { name, filename, .. } => parts.push((name, Some(filename), Vec::new())),
+                Event::File { name, filename, .. } => {
+                    parts.push((name, Some(filename), Vec::new()))
+                }
                 Event::Data { data, .. } => parts.last_mut().expect("part").2.extend(data),
             }
         }
@@ -47,13 +49,21 @@ fn fields_files_and_data_that_looks_like_boundaries() {
 fn read_sizes_give_werkzeugs_results() {
     let mut whole = decode(BODY, 1 << 16, None).unwrap();
     for chunk in [2, 5, 7, 11, 13, 64] {
-        assert_eq!(decode(BODY, chunk, None).unwrap(), whole, "reads of {chunk}");
+        assert_eq!(
+            decode(BODY, chunk, None).unwrap(),
+            whole,
+            "reads of {chunk}"
+        );
     }
     // Werkzeug's decoder keeps a CR of an empty last part when a read ends
     // right after it (checked against MultipartDecoder with these reads).
     whole[2].2 = b"\r".to_vec();
     for chunk in [1, 3] {
-        assert_eq!(decode(BODY, chunk, None).unwrap(), whole, "reads of {chunk}");
+        assert_eq!(
+            decode(BODY, chunk, None).unwrap(),
+            whole,
+            "reads of {chunk}"
+        );
     }
 }
 
@@ -69,7 +79,10 @@ Content-Disposition: form-data; name=\"b\"\r\n\r\nx\r\n--B--\r\n";
     let swallowed = b"--B\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\nx";
     let mut cr = swallowed.to_vec();
     cr.push(b'\r');
-    assert_eq!(decode(body, 4, None).unwrap(), vec![part("a", None, swallowed)]);
+    assert_eq!(
+        decode(body, 4, None).unwrap(),
+        vec![part("a", None, swallowed)]
+    );
     assert_eq!(decode(body, 1, None).unwrap(), vec![part("a", None, &cr)]);
 }
 
@@ -96,7 +109,10 @@ fn buffered_bytes_are_bounded() {
     let mut endless = b"--B\r\nContent-Disposition: form-data; name=a\r\n".to_vec();
     endless.extend(std::iter::repeat_n(b'h', 5000));
     assert_eq!(decode(&endless, 64, Some(1000)), Err(DecodeError::TooLarge));
-    assert_eq!(decode(&[b'x'; 5000], 64, Some(1000)), Err(DecodeError::TooLarge));
+    assert_eq!(
+        decode(&[b'x'; 5000], 64, Some(1000)),
+        Err(DecodeError::TooLarge)
+    );
     // Streamed data is not buffered: a large file passes small reads.
     let mut body = b"--B\r\nContent-Disposition: form-data; name=f; filename=f\r\n\r\n".to_vec();
     body.extend(std::iter::repeat_n(b'd', 50_000));
@@ -124,7 +140,10 @@ fn part_count_limit_counts_every_part() {
 
 #[test]
 fn headers_are_parsed_like_werkzeug() {
-    let h = parse_headers(b" Content-Disposition : form-data;\r\n\tname=a\r\nX-Empty:\r\nNoColon\r\n\x0b\r\n").unwrap();
+    let h = parse_headers(
+        b" Content-Disposition : form-data;\r\n\tname=a\r\nX-Empty:\r\nNoColon\r\n\x0b\r\n",
+    )
+    .unwrap();
     let pairs: Vec<_> = h.iter().collect();
     assert_eq!(
         pairs,
@@ -138,7 +157,9 @@ fn headers_are_parsed_like_werkzeug() {
 
 #[test]
 fn boundary_search_rules() {
-    let m = |buf: &[u8], need| find_boundary(buf, 0, b"--B", need).map(|m| (m.start, m.end, m.is_final));
+    let m = |buf: &[u8], need| {
+        find_boundary(buf, 0, b"--B", need).map(|m| (m.start, m.end, m.is_final))
+    };
     assert_eq!(m(b"--B\r\n", false), Some((0, 5, false)));
     assert_eq!(m(b"--B\r\n", true), None);
     assert_eq!(m(b"x\r\n--B \t\nrest", true), Some((1, 9, false)));

@@ -243,7 +243,9 @@ mod tests {
         let mut w = SpoolWriter::new(4, None);
         w.write(b"ab").unwrap();
         w.write(b"cd").unwrap();
-        let f = w.finish("f".into(), "a.txt".into(), ct("Text/Plain; charset=x")).unwrap();
+        let f = w
+            .finish("f".into(), "a.txt".into(), ct("Text/Plain; charset=x"))
+            .unwrap();
         assert_eq!(f.spooled_path(), None);
         assert_eq!(f.read().unwrap(), b"abcd");
         assert_eq!(f.size(), 4);
@@ -323,10 +325,20 @@ mod tests {
     }
 
     #[test]
+    fn shareable_across_threads() {
+        // Rhai's `sync` feature needs request values to be Send + Sync.
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<std::sync::Arc<FileStorage>>();
+    }
+
+    #[test]
     fn content_length_header() {
         let mut h = Headers::new();
         h.set("Content-Length", "12");
-        assert_eq!(FileStorage::from_bytes("f", "x", h, vec![]).content_length(), 12);
+        assert_eq!(
+            FileStorage::from_bytes("f", "x", h, vec![]).content_length(),
+            12
+        );
         assert_eq!(
             FileStorage::from_bytes("f", "x", Headers::new(), vec![]).content_length(),
             0

@@ -84,7 +84,10 @@ pub fn parse_options_header(header: &str) -> (String, IndexMap<String, String>) 
         match continuation_index(&key) {
             Some(start) => {
                 key.truncate(start);
-                options.entry(key).or_insert_with(String::new).push_str(&value);
+                options
+                    .entry(key)
+                    .or_insert_with(String::new)
+                    .push_str(&value);
             }
             None => {
                 options.insert(key, value);
@@ -233,7 +236,10 @@ mod tests {
         // Unknown charset: the marker goes, the value stays percent-encoded.
         assert_eq!(opts("a; f*=koi8-r''%E9"), pairs(&[("f", "%E9")]));
         // The last charset carries over to a value without a marker.
-        assert_eq!(opts("a; g*=utf-8''x; f*=%22"), pairs(&[("g", "x"), ("f", "")]));
+        assert_eq!(
+            opts("a; g*=utf-8''x; f*=%22"),
+            pairs(&[("g", "x"), ("f", "")])
+        );
         // A repeated key replaces the value and keeps its first position.
         assert_eq!(
             opts("a; F=\"1\"; g=3; f=2"),
@@ -243,10 +249,7 @@ mod tests {
             opts("a; f*0*=UTF-8''%E2%82; f*1*=%AC; f*2=\".txt\""),
             pairs(&[("f", "\u{FFFD}\u{FFFD}.txt")])
         );
-        assert_eq!(
-            opts("a; f*0=ab; f*1=cd"),
-            pairs(&[("f", "abcd")])
-        );
+        assert_eq!(opts("a; f*0=ab; f*1=cd"), pairs(&[("f", "abcd")]));
     }
 
     #[test]
