@@ -90,6 +90,7 @@ pub mod static_files;
 pub mod templating;
 pub mod testing;
 pub mod urls;
+pub mod utils;
 pub mod wrappers;
 
 pub use app::{App, AppBuilder, RouteInfo};
