@@ -79,6 +79,7 @@ pub mod json_tag;
 pub mod logging;
 pub mod markup;
 pub mod middleware;
+pub mod passwords;
 pub mod routing;
 mod scripting;
 pub mod server;
