@@ -72,6 +72,7 @@ mod app;
 pub mod cli;
 pub mod config;
 mod ctx;
+pub mod db;
 pub mod error;
 pub mod http;
 pub mod json;
