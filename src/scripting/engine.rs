@@ -160,6 +160,7 @@ pub(crate) fn build(
     super::session_api::register(&mut engine);
     super::template_api::register(&mut engine);
     super::files_api::register(&mut engine);
+    super::upload_api::register(&mut engine);
     for hook in hooks {
         hook(&mut engine);
     }
@@ -169,7 +170,9 @@ pub(crate) fn build(
 /// Names and arities of the host's methods on its own types, for the
 /// shadowing check: `(name, arity counting the receiver, signature)`.
 pub(crate) fn host_methods(engine: &Engine) -> Vec<(String, usize, String)> {
-    const HOST_TYPES: [&str; 10] = [
+    const HOST_TYPES: [&str; 12] = [
+        "FileMultiDict",
+        "FileStorage",
         "Request",
         "MultiDict",
         "Headers",

@@ -11,6 +11,7 @@ pub(crate) mod request_api;
 pub(crate) mod response_api;
 pub(crate) mod session_api;
 pub(crate) mod template_api;
+pub(crate) mod upload_api;
 
 use rhai::{Dynamic, EvalAltResult, Position};
 

@@ -18,3 +18,4 @@ mod test_sessions;
 mod test_setup_errors;
 mod test_static;
 mod test_templating;
+mod test_uploads;
