@@ -93,6 +93,7 @@ impl std::fmt::Debug for Registered {
 /// What `init_app` gets: the app being set up.
 pub struct ExtensionSetup<'a> {
     pub(crate) engine: &'a mut Engine,
+    pub(crate) root: &'a std::path::Path,
     pub(crate) config: &'a Config,
     pub(crate) registered: &'a mut Registered,
 }
@@ -107,6 +108,12 @@ impl ExtensionSetup<'_> {
     /// The script engine: register functions, types and modules.
     pub fn engine(&mut self) -> &mut Engine {
         self.engine
+    }
+
+    /// The app's folder (where its script lives): relative paths resolve
+    /// from here.
+    pub fn root(&self) -> &std::path::Path {
+        self.root
     }
 
     /// The app's config (the script's top level has not run yet).

@@ -75,6 +75,7 @@ mod ctx;
 pub mod db;
 pub mod debug;
 pub mod error;
+pub mod ext;
 pub mod extensions;
 pub mod http;
 pub mod json;

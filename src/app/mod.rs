@@ -141,6 +141,7 @@ impl LoadedApp {
         for e in &options.extensions {
             e.init_app(&mut crate::extensions::ExtensionSetup {
                 engine: &mut engine,
+                root: &root,
                 config: &config,
                 registered: &mut ext,
             });
@@ -450,9 +451,16 @@ impl std::fmt::Debug for App {
 
 /// Builds an [`App`]: register Rust functions and types for its scripts
 /// and set configuration before the script is loaded.
-#[derive(Default)]
 pub struct AppBuilder {
     options: AppOptions,
+}
+
+impl Default for AppBuilder {
+    fn default() -> Self {
+        AppBuilder::bare()
+            .extension(crate::ext::sqlite::Sqlite)
+            .extension(crate::ext::csrf::Csrf)
+    }
 }
 
 impl std::fmt::Debug for AppBuilder {
@@ -464,9 +472,17 @@ impl std::fmt::Debug for AppBuilder {
 }
 
 impl AppBuilder {
-    /// A builder with nothing registered.
+    /// A builder with the first-party extensions (`db`, `csrf_protect`),
+    /// as `flaskrs-host` runs apps.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A builder with no extension at all.
+    pub fn bare() -> Self {
+        AppBuilder {
+            options: AppOptions::default(),
+        }
     }
 
     /// Adds an extension (Flask's `ext.init_app(app)`); see

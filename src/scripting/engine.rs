@@ -18,7 +18,10 @@ use crate::logging::{AppLogger, Level};
 pub type EngineHook = Arc<dyn Fn(&mut Engine) + Send + Sync>;
 
 /// The modules in `stdlib/`, embedded so the binary works from any folder.
-pub(crate) const STDLIB: &[(&str, &str)] = &[("forms", include_str!("../../stdlib/forms.rhai"))];
+pub(crate) const STDLIB: &[(&str, &str)] = &[
+    ("auth", include_str!("../../stdlib/auth.rhai")),
+    ("forms", include_str!("../../stdlib/forms.rhai")),
+];
 
 /// Resolves `import "name"` to an embedded stdlib module, compiled once per
 /// engine with that engine (so its functions see the host API).
@@ -161,6 +164,7 @@ pub(crate) fn build(
     super::template_api::register(&mut engine);
     super::files_api::register(&mut engine);
     super::upload_api::register(&mut engine);
+    super::security_api::register(&mut engine);
     for hook in hooks {
         hook(&mut engine);
     }
