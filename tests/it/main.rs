@@ -9,6 +9,7 @@ mod test_debug;
 mod test_embedding;
 mod test_extensions;
 mod test_flashing;
+mod test_flaskr;
 mod test_hooks;
 mod test_json;
 mod test_limits;
