@@ -192,3 +192,16 @@ fn flashes_are_stored_as_flask_stores_them() {
         r#"{"_flashes":[{" t":["message","Hi"]},{" t":["error","Bad"]}]}"#
     );
 }
+
+#[test]
+fn an_oversized_cookie_logs_werkzeugs_warning() {
+    let a = app(
+        r#"config.SECRET_KEY = "k"; route("/", || { let s = ""; for i in 0..2000 { s += `${i * 7919 % 10007},`; } session.blob = s; "ok" });"#,
+    );
+    let logs = a.capture_logs();
+    let r = a.test_client().get("/");
+    assert!(r.header("Set-Cookie").is_some_and(|c| c.len() > 4093));
+    let text = logs.text();
+    assert!(text.contains("The 'session' cookie is too large"), "{text}");
+    assert!(text.contains("4093"), "{text}");
+}

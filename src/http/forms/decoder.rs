@@ -10,6 +10,16 @@
 //! encoder writes it). Searches resume where the last one stopped and the
 //! buffer holds at most one read plus an unfinished boundary or header block,
 //! so decoding is linear in the body.
+//!
+//! Why not the `multer` crate (the obvious well-kept choice, tried first):
+//! on the bodies Werkzeug's own test encoder writes for an empty field it
+//! silently returns the next part's headers as the field's value; it accepts
+//! CRLF line breaks only, caps a part at 32 headers and loses header case;
+//! and fed from a blocking reader it rescans an unterminated preamble or
+//! header block on every read, which is quadratic. A Flask-compatible host
+//! has to parse what Flask parses, the same way, in linear time; so this is
+//! Werkzeug's decoder, with Werkzeug-generated vectors as its tests
+//! (`tests/vectors/multipart.json`).
 
 use memchr::memmem;
 
