@@ -95,8 +95,9 @@ impl ProxyFix {
     }
 }
 
-impl Middleware for ProxyFix {
-    fn handle(&self, mut req: Request, next: &dyn Fn(Request) -> Response) -> Response {
+impl ProxyFix {
+    /// Rewrites the request from the trusted `X-Forwarded-*` headers.
+    pub fn apply(&self, mut req: Request) -> Request {
         let headers = req.headers.clone();
         let h = |name: &str| headers.get(name).map(str::to_owned);
         if let Some(v) = Self::real_value(self.x_for, h("X-Forwarded-For").as_deref()) {
@@ -119,7 +120,13 @@ impl Middleware for ProxyFix {
         if let Some(v) = Self::real_value(self.x_prefix, h("X-Forwarded-Prefix").as_deref()) {
             req.script_root = v.trim_end_matches('/').to_owned();
         }
-        next(req)
+        req
+    }
+}
+
+impl Middleware for ProxyFix {
+    fn handle(&self, req: Request, next: &dyn Fn(Request) -> Response) -> Response {
+        next(self.apply(req))
     }
 }
 

@@ -76,6 +76,8 @@ pub(crate) struct LoadedApp {
     pub(crate) ext: crate::extensions::Registered,
     /// `cli_command(name, handler)` registrations.
     pub(crate) cli_commands: BTreeMap<String, Handler>,
+    /// `proxy_fix(#{...})` from the script: applied before dispatch.
+    pub(crate) proxy_fix: Option<crate::middleware::ProxyFix>,
 }
 
 impl std::fmt::Debug for LoadedApp {
@@ -244,6 +246,7 @@ impl LoadedApp {
             watched,
             ext,
             cli_commands: std::mem::take(&mut s.cli_commands),
+            proxy_fix: s.proxy_fix.take(),
             engine,
             empty_ast: AST::empty(),
             url_map: std::mem::take(&mut s.url_map),
@@ -671,6 +674,10 @@ impl App {
                     }
                 }
                 let loaded = self.current();
+                let request = match &loaded.proxy_fix {
+                    Some(fix) => fix.apply(request),
+                    None => request,
+                };
                 let method = request.method.clone();
                 let path = request.path.clone();
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -69,6 +69,8 @@ pub(crate) struct SetupState {
     pub(crate) run_options: Map,
     /// `cli_command(name, handler)`.
     pub(crate) cli_commands: BTreeMap<String, Handler>,
+    /// `proxy_fix(#{...})`: trust X-Forwarded-* from that many proxies.
+    pub(crate) proxy_fix: Option<crate::middleware::ProxyFix>,
     /// Set once the app starts serving; setup methods refuse after that.
     pub(crate) finished: bool,
     pub(crate) closure_endpoints: usize,

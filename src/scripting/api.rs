@@ -378,6 +378,33 @@ pub(crate) fn register(
         },
     );
     let s = setup.clone();
+    engine.register_fn("proxy_fix", move |opts: Map| -> Result<(), Box<EvalAltResult>> {
+        let mut st = setup::lock(&s);
+        st.check_not_finished("proxy_fix").map_err(setup_err)?;
+        let mut fix = crate::middleware::ProxyFix::default();
+        for (k, v) in &opts {
+            let n = v
+                .as_int()
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| setup_err(format!("proxy_fix(): '{k}' must be the number of proxies (0 or more)")))?;
+            match k.as_str() {
+                "x_for" => fix.x_for = n,
+                "x_proto" => fix.x_proto = n,
+                "x_host" => fix.x_host = n,
+                "x_port" => fix.x_port = n,
+                "x_prefix" => fix.x_prefix = n,
+                other => {
+                    return Err(setup_err(format!(
+                        "proxy_fix() got an unexpected option '{other}'; expected x_for, x_proto, x_host, x_port or x_prefix"
+                    )))
+                }
+            }
+        }
+        st.proxy_fix = Some(fix);
+        Ok(())
+    });
+    let s = setup.clone();
     engine.register_fn("run", move |opts: Map| -> Result<(), Box<EvalAltResult>> {
         let mut st = setup::lock(&s);
         for (k, v) in opts {

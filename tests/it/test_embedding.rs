@@ -125,3 +125,21 @@ fn test_client_keeps_cookies_and_follows_redirects() {
     c.get("/clear");
     assert_eq!(c.get("/read").text(), "none");
 }
+
+#[test]
+fn proxy_fix_from_the_script() {
+    let app = crate::common::app(
+        r#"proxy_fix(#{ x_for: 1, x_proto: 1, x_host: 1 });
+           route("/", || `${url_for("index", #{_external: true})} ${request.remote_addr}`);"#,
+    );
+    let r = app
+        .test_client()
+        .request("GET", "/")
+        .header("X-Forwarded-For", "198.51.100.1, 203.0.113.9")
+        .header("X-Forwarded-Proto", "https")
+        .header("X-Forwarded-Host", "example.org")
+        .send();
+    assert_eq!(r.text(), "https://example.org/ 203.0.113.9");
+    let msg = crate::common::load_error(r#"proxy_fix(#{ x_four: 1 });"#);
+    assert!(msg.contains("unexpected option 'x_four'"), "{msg}");
+}
