@@ -7,6 +7,7 @@ mod test_basic;
 mod test_cli;
 mod test_embedding;
 mod test_hooks;
+mod test_hostile;
 mod test_json;
 mod test_request;
 mod test_routing;

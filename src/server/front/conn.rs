@@ -401,20 +401,37 @@ impl<'a> Conn<'a> {
 
     /// Ends the connection: the answers still coming from tiny_http are
     /// relayed first, then `status` (if any) is written, then the socket is
-    /// closed after a bounded lingering read.
+    /// closed.
     fn close(mut self, status: Option<u16>) {
         if let Some(up) = self.up.take() {
             self.slot.track.lock().expect_eof = true;
             let _ = up.stream.shutdown(Shutdown::Write);
             self.slot.track.wait_relay_end();
         }
+        let mut answered = false;
         if let Some(status) = status {
             if !self.slot.track.lock().cut {
-                let _ = self.client().write_all(&super::error_response(status));
+                answered = self
+                    .client()
+                    .write_all(&super::error_response(status))
+                    .is_ok();
             }
         }
         let _ = self.client().shutdown(Shutdown::Write);
-        self.linger();
+        if answered {
+            // A refused client may still be sending: reading on for a while
+            // keeps the close from resetting the connection before it has
+            // read the answer (nginx's lingering close).
+            self.linger();
+        } else if self.slot.stream.set_nonblocking(true).is_ok() {
+            // Only what already arrived, without waiting.
+            let mut sink = [0u8; 4096];
+            for _ in 0..16 {
+                if !matches!(self.client().read(&mut sink), Ok(n) if n > 0) {
+                    break;
+                }
+            }
+        }
     }
 
     fn linger(&mut self) {
