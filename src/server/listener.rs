@@ -272,8 +272,7 @@ mod tests {
         let first = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = first.local_addr().unwrap().port();
         let err = bind_public("127.0.0.1", port, &ServerLimits::default())
-            .err()
-            .expect("second bind must fail");
+            .expect_err("second bind must fail");
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         assert_eq!(
             err.to_string(),

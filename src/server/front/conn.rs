@@ -23,6 +23,11 @@ const READ_SIZE: usize = 16 * 1024;
 /// the last answer (nginx's lingering close).
 const LINGER: Duration = Duration::from_secs(2);
 
+/// How long a connection with unanswered requests may go without a byte of
+/// answer before it is given up. The app's own `REQUEST_TIMEOUT` is far
+/// shorter; this only ends connections whose answer can no longer arrive.
+const ANSWER_STALL: Duration = Duration::from_secs(60);
+
 /// Bytes read from the client, not used yet.
 struct InBuf {
     data: Vec<u8>,
@@ -225,7 +230,10 @@ impl<'a> Conn<'a> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_timeout(&e) => {
-                    if idle && !self.slot.track.all_answered() {
+                    if idle
+                        && !self.slot.track.all_answered()
+                        && self.slot.track.since_progress() < ANSWER_STALL
+                    {
                         // Still waiting for the app's answer: not idle.
                         continue;
                     }

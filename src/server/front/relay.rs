@@ -12,13 +12,29 @@ use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// What the connection and its relay share about requests in flight.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Track {
     state: Mutex<TrackState>,
     cv: Condvar,
+    epoch: Instant,
+    /// Milliseconds after `epoch` of the relay's last write to the client.
+    progress: AtomicU64,
+}
+
+impl Default for Track {
+    fn default() -> Self {
+        Track {
+            state: Mutex::default(),
+            cv: Condvar::new(),
+            epoch: Instant::now(),
+            progress: AtomicU64::new(0),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -53,6 +69,17 @@ impl Track {
         while s.relaying {
             s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner());
         }
+    }
+
+    /// How long ago the relay last wrote to the client (or the track began).
+    pub(crate) fn since_progress(&self) -> Duration {
+        let at = self.epoch + Duration::from_millis(self.progress.load(Ordering::Relaxed));
+        at.elapsed()
+    }
+
+    fn note_progress(&self) {
+        let ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.progress.store(ms, Ordering::Relaxed);
     }
 
     /// Whether every forwarded request was answered.
@@ -201,6 +228,7 @@ pub(crate) fn relay(up: Arc<UnixStream>, client: Arc<TcpStream>, track: Arc<Trac
             bounds.unframed = true;
             break;
         }
+        track.note_progress();
         bounds.feed(&buf[..n], &track);
     }
     let mut s = track.lock();
