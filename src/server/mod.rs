@@ -23,7 +23,7 @@
 //!
 //! The server must not be brought down by anything a client sends, and
 //! tiny_http 0.12 cannot promise that while it reads client sockets itself.
-//! So it does not: the host's own *front door* ([`front`]) owns the public
+//! So it does not: the host's own *front door* (`front/`) owns the public
 //! socket, admits connections up to a cap, reads and judges every request
 //! head under size limits and deadlines ([`ServerLimits`]), refuses anything
 //! malformed or ambiguous with the right status and closes, and forwards only

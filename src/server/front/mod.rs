@@ -20,6 +20,13 @@
 //!   Unix socket, in a directory only this process's user can enter, kept
 //!   alive across requests; a relay thread copies the answers back
 //!   ([`relay`]) and tracks where each ends.
+//!
+//! The price is a second hop: per request, two more thread wake-ups (this
+//! connection's thread and its relay) on top of tiny_http's two. Measured on
+//! 2 busy cores, 64 keep-alive clients, a "Hello World!" handler: 0.48 of a
+//! bare tiny_http server's throughput (the host on tiny_http directly: 0.87);
+//! an epoll relay with no parsing at all reached 0.62, the ceiling of any
+//! design that keeps tiny_http behind a relay.
 
 mod chunked;
 mod conn;
