@@ -96,6 +96,7 @@ impl PrivateDir {
             // prepared this directory for us.
             match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
                 Ok(()) => {
+                    remove_stale(&base, &dir);
                     let path = dir.join("sock");
                     let guard = PrivateDir { dir, path };
                     let listener = UnixListener::bind(&guard.path).map_err(|e| {
@@ -126,6 +127,41 @@ impl PrivateDir {
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+/// Removes private directories left by flaskrs processes that are gone
+/// (killed before they could clean up): same owner as `mine`, named
+/// `flaskrs-<pid>-…` with no process `<pid>` running. Only an empty directory
+/// or one holding just `sock` is removed.
+fn remove_stale(base: &Path, mine: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(me) = std::fs::metadata(mine).map(|m| m.uid()) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("flaskrs-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = entry.path();
+        let owned = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == me);
+        if !owned || pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if !Path::new("/proc/self").exists() {
+            return; // no /proc: cannot tell who is alive
+        }
+        let _ = std::fs::remove_file(path.join("sock"));
+        let _ = std::fs::remove_dir(&path);
     }
 }
 
@@ -292,6 +328,26 @@ mod tests {
         drop(listener);
         drop(dir);
         assert!(!parent.exists());
+    }
+
+    #[test]
+    fn directories_of_dead_processes_are_removed() {
+        let base = std::env::temp_dir();
+        // No process has pid 4294967294 (above the kernel's pid_max).
+        let stale = base.join(format!("flaskrs-4294967294-0-{}", std::process::id()));
+        std::fs::create_dir(&stale).unwrap();
+        std::fs::write(stale.join("sock"), "").unwrap();
+        let other = base.join(format!("flaskrs-4294967294-1-{}", std::process::id()));
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("keep"), "").unwrap();
+        let (dir, _listener) = PrivateDir::bind().unwrap();
+        if dir.path().starts_with(&base) {
+            assert!(!stale.exists());
+            // Anything but the socket is not ours to delete.
+            assert!(other.join("keep").exists());
+        }
+        let _ = std::fs::remove_dir_all(&stale);
+        let _ = std::fs::remove_dir_all(&other);
     }
 
     #[test]
