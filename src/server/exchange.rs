@@ -1,18 +1,17 @@
-//! One request/response exchange: tiny_http's request in, the handler run
-//! with panics caught, the response checked and written, the access line
-//! logged, and tiny_http's request disposed of safely.
+//! One request/response exchange: tiny_http's request in (already checked
+//! and canonically framed by the front door), the handler run with panics
+//! caught, the response checked and written, the access line logged.
 
 use std::io::{self, Cursor, Read};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use crate::http::{Body, HttpError, Request, RequestBody, Response};
 
 use super::access_log;
-use super::limits::{check_head, Disposal, Framing, ServerLimits};
-use super::Handler;
+use super::front::head::PEER_HEADER;
+use super::limits::ServerLimits;
+use super::{Handler, SERVER_HEADER};
 
 /// What every worker shares.
 pub(crate) struct Context {
@@ -21,12 +20,30 @@ pub(crate) struct Context {
     /// `host:port` as bound, for [`Request::server_name`].
     pub server_name: String,
     pub log_requests: bool,
-    /// Requests leaked because dropping them would abort the process.
-    pub leaked: AtomicUsize,
 }
 
-/// The `Server` header written when the app sets none.
-const SERVER_HEADER: &str = concat!("flaskrs/", env!("CARGO_PKG_VERSION"));
+/// How the body of a forwarded request is framed. The front door sends at
+/// most one framing header, in canonical form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// No body, or a `Content-Length` body of this many bytes.
+    Length(u64),
+    /// `Transfer-Encoding: chunked` (re-chunked by the front door).
+    Chunked,
+}
+
+fn framing(headers: &[(String, String)]) -> Framing {
+    let mut framing = Framing::Length(0);
+    for (k, v) in headers {
+        if k.eq_ignore_ascii_case("Transfer-Encoding") {
+            return Framing::Chunked;
+        }
+        if k.eq_ignore_ascii_case("Content-Length") {
+            framing = Framing::Length(v.parse().unwrap_or(0));
+        }
+    }
+    framing
+}
 
 /// tiny_http's request, kept reachable by the handler's body reader and the
 /// worker that answers it.
@@ -38,60 +55,35 @@ fn lock(slot: &Slot) -> MutexGuard<'_, Option<tiny_http::Request>> {
     slot.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Serves one request from tiny_http. Never panics on client input: every
-/// path either answers the request or deliberately leaks it (see
-/// [`Disposal::Leak`]).
+/// Serves one request from tiny_http. Never panics on client input.
 pub(crate) fn serve(rq: tiny_http::Request, ctx: &Context) {
     let method = rq.method().as_str().to_owned();
     let target = rq.url().to_owned();
     let version = format!("HTTP/{}.{}", rq.http_version().0, rq.http_version().1);
-    let remote = rq
-        .remote_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    let headers: Vec<(String, String)> = rq
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_owned(),
-                h.value.as_str().to_owned(),
-            )
-        })
-        .collect();
-    let pairs: Vec<(&str, &str)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let check = check_head(&method, &target, &pairs, &ctx.limits);
-
-    if check.disposal == Disposal::Leak {
-        // Dropping this request (or reading its body to the end) makes
-        // tiny_http allocate the declared remainder and abort the process.
-        // Leaking it costs one blocked tiny_http thread and its socket.
-        let n = ctx.leaked.fetch_add(1, Ordering::Relaxed) + 1;
-        let reason = check.outcome.err().map(|r| r.reason).unwrap_or_default();
-        log::warn!(
-            target: "flaskrs::server",
-            "{remote}: refused {method} {target:?} ({reason}) without an answer: tiny_http 0.12 cannot drop it safely ({n} connections leaked so far)"
-        );
-        std::mem::forget(rq);
-        return;
+    let mut remote = String::new();
+    let mut headers: Vec<(String, String)> = Vec::with_capacity(rq.headers().len());
+    for h in rq.headers() {
+        let (k, v) = (h.field.as_str().as_str(), h.value.as_str());
+        if k.eq_ignore_ascii_case(PEER_HEADER) {
+            // Set by the front door only: clients' copies are dropped there.
+            remote = v.to_owned();
+        } else {
+            headers.push((k.to_owned(), v.to_owned()));
+        }
     }
-
-    let framing = match check.outcome {
-        Ok(framing) => framing,
-        Err(reject) => {
-            log::debug!(target: "flaskrs::server", "{remote}: refused {method} {target:?}: {}", reject.reason);
-            let response = HttpError::new(reject.status).to_response();
-            finish(rq, response, &method, &target, &version, &remote, ctx);
+    let framing = framing(&headers);
+    if let Framing::Length(n) = framing {
+        if n > ctx.limits.effective_max_body() {
+            // The front door refuses these; never let tiny_http drop one.
+            log::error!(target: "flaskrs::server", "{remote}: a body of {n} bytes reached the app server");
+            std::mem::forget(rq);
             return;
         }
-    };
+    }
 
     let slot: Slot = Arc::new(Mutex::new(Some(rq)));
     // Request::new upper-cases the method, as Werkzeug's `Request.method`.
-    let mut request = Request::new(&method, &origin_form(&target));
+    let mut request = Request::new(&method, &target);
     request.headers = headers.into_iter().collect();
     request.remote_addr = remote.clone();
     request.scheme = "http".to_owned();
@@ -102,7 +94,6 @@ pub(crate) fn serve(rq: tiny_http::Request, ctx: &Context) {
             slot: slot.clone(),
             framing,
             cap: ctx.limits.effective_max_body(),
-            idle: ctx.limits.body_timeout,
             read: 0,
             error: None,
         })),
@@ -126,22 +117,6 @@ pub(crate) fn serve(rq: tiny_http::Request, ctx: &Context) {
     if let Some(rq) = taken {
         finish(rq, response, &method, &target, &version, &remote, ctx);
     }
-}
-
-/// A target in absolute form (`http://host/p?q`, RFC 9112 §3.2.2) reduced to
-/// its path and query, as Werkzeug does; other targets pass unchanged.
-fn origin_form(target: &str) -> String {
-    for scheme in ["http://", "https://"] {
-        if target.len() > scheme.len() && target[..scheme.len()].eq_ignore_ascii_case(scheme) {
-            let rest = &target[scheme.len()..];
-            return match rest.find(['/', '?']) {
-                Some(i) if rest.as_bytes()[i] == b'/' => rest[i..].to_owned(),
-                Some(i) => format!("/{}", &rest[i..]),
-                None => "/".to_owned(),
-            };
-        }
-    }
-    target.to_owned()
 }
 
 /// Writes `response` to tiny_http's request and logs the exchange.
@@ -271,13 +246,14 @@ impl Read for ExactReader {
 }
 
 /// The handler's view of the request body: reads tiny_http's body reader
-/// lazily, never past the declared length or the size cap, waits up to the
-/// body idle timeout, and reports a body that ends early as an error.
+/// lazily, never past the declared length or the size cap, and reports a
+/// body that ends early as an error. (The front door applies the body idle
+/// timeout: when it passes, it ends the private connection, which ends the
+/// body here.)
 struct BodyReader {
     slot: Slot,
     framing: Framing,
     cap: u64,
-    idle: Duration,
     read: u64,
     error: Option<(io::ErrorKind, String)>,
 }
@@ -317,7 +293,6 @@ impl Read for BodyReader {
         let Some(rq) = guard.as_mut() else {
             return Ok(0);
         };
-        let started = Instant::now();
         loop {
             match rq.as_reader().read(&mut buf[..max]) {
                 Ok(0) => {
@@ -334,24 +309,8 @@ impl Read for BodyReader {
                     return Ok(k);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                // The socket's own timeout is the shorter keep-alive one;
-                // a Content-Length body may wait longer. tiny_http's
-                // fixed-length reader keeps its place across a timed-out
-                // read; its chunked decoder does not, so that one fails.
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) && matches!(self.framing, Framing::Length(_))
-                        && started.elapsed() < self.idle =>
-                {
-                    continue
-                }
                 Err(e) => {
-                    let kind = match e.kind() {
-                        io::ErrorKind::WouldBlock => io::ErrorKind::TimedOut,
-                        k => k,
-                    };
+                    let kind = e.kind();
                     return Err(self.fail(kind, format!("reading the request body failed: {e}")));
                 }
             }
@@ -364,12 +323,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn absolute_targets_become_paths() {
-        assert_eq!(origin_form("http://example.com/a?b"), "/a?b");
-        assert_eq!(origin_form("HTTPS://example.com"), "/");
-        assert_eq!(origin_form("http://example.com?x"), "/?x");
-        assert_eq!(origin_form("/http://x"), "/http://x");
-        assert_eq!(origin_form("*"), "*");
+    fn framing_comes_from_the_canonical_headers() {
+        let h = |k: &str, v: &str| vec![(k.to_owned(), v.to_owned())];
+        assert_eq!(framing(&[]), Framing::Length(0));
+        assert_eq!(framing(&h("content-length", "12")), Framing::Length(12));
+        assert_eq!(
+            framing(&h("Transfer-Encoding", "chunked")),
+            Framing::Chunked
+        );
     }
 
     #[test]

@@ -1,25 +1,28 @@
-//! The listening socket, owned by the host, and the tiny_http servers that
-//! accept from it.
+//! The sockets: the public listener, owned by the host (the front door
+//! accepts on it), and the private Unix socket tiny_http serves.
 //!
-//! The host binds the socket itself so it can set options tiny_http 0.12
-//! lacks: Linux copies `SO_RCVTIMEO` and `SO_SNDTIMEO` from a listening
-//! socket to every socket it accepts, which gives each connection idle read
-//! and write timeouts (tested below). `SO_RCVTIMEO` also bounds how long
-//! `accept` waits, and tiny_http's accept thread ends on the first accept
-//! error; so the supervisor connects a liveness probe more often than that
-//! timeout, and starts a fresh tiny_http server (a new *generation*) on the
-//! same socket whenever the accept thread has died — from a timeout, from
-//! `EMFILE`, or from the panic tiny_http's accept thread hits when it cannot
-//! duplicate a socket. Requests still queued in a retired generation are
-//! served by the workers, who poll every live generation.
+//! The public listener gets `SO_RCVTIMEO` and `SO_SNDTIMEO`, which Linux
+//! copies to every socket it accepts (tested below): the first read of a
+//! connection and every write to a client are bounded without a system call
+//! per connection.
+//!
+//! The private socket lives in a fresh directory only this user can enter,
+//! so only the front door can reach tiny_http. tiny_http's accept thread ends
+//! on its first accept error and panics when it cannot duplicate a socket;
+//! the supervisor connects a liveness probe every second and starts a fresh
+//! tiny_http server (a new *generation*) on the same socket when the accept
+//! thread has died. Requests still queued in a retired generation are served
+//! by the workers, who poll every live generation.
 
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
-use std::net::{
-    IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs,
-};
+use std::net::{Shutdown, SocketAddr, TcpListener, ToSocketAddrs};
+use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::limits::ServerLimits;
 
@@ -34,35 +37,6 @@ const MAX_RETIRED: usize = 64;
 const PROBE: &[u8] =
     b"GET / HTTP/1.1\r\nHost: probe\r\nExpect: flaskrs-liveness-probe\r\nConnection: close\r\n\r\n";
 
-struct Generations {
-    epoch: u64,
-    current: Arc<tiny_http::Server>,
-    retired: VecDeque<Arc<tiny_http::Server>>,
-    /// The current generation's accept thread reported an error.
-    failed: bool,
-}
-
-/// The bound socket and its tiny_http generations.
-pub(crate) struct Acceptor {
-    listener: TcpListener,
-    addr: SocketAddr,
-    gens: Mutex<Generations>,
-}
-
-/// A consistent view for one worker iteration.
-pub(crate) struct Snapshot {
-    pub epoch: u64,
-    pub current: Arc<tiny_http::Server>,
-    pub retired: Vec<Arc<tiny_http::Server>>,
-}
-
-fn tiny_server(listener: &TcpListener) -> io::Result<Arc<tiny_http::Server>> {
-    let dup = listener.try_clone()?;
-    tiny_http::Server::from_listener(dup, None)
-        .map(Arc::new)
-        .map_err(|e| io::Error::other(e.to_string()))
-}
-
 /// The message for a port in use, worded as Werkzeug's.
 pub(crate) fn addr_in_use(port: u16) -> io::Error {
     io::Error::new(
@@ -73,27 +47,167 @@ pub(crate) fn addr_in_use(port: u16) -> io::Error {
     )
 }
 
+/// Binds the public socket, with the timeouts accepted sockets inherit: the
+/// header timeout for their first read, the send timeout for every write.
+pub(crate) fn bind_public(host: &str, port: u16, limits: &ServerLimits) -> io::Result<TcpListener> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = (bare, port)
+        .to_socket_addrs()
+        .map_err(|e| io::Error::new(e.kind(), format!("Could not resolve host {host:?}: {e}")))?
+        .collect();
+    let listener = TcpListener::bind(addrs.as_slice()).map_err(|e| match e.kind() {
+        io::ErrorKind::AddrInUse => addr_in_use(port),
+        _ => io::Error::new(e.kind(), format!("Could not bind to {host}:{port}: {e}")),
+    })?;
+    let sock = socket2::SockRef::from(&listener);
+    // Also bounds `accept`, which the accept loop simply retries.
+    sock.set_read_timeout(Some(limits.header_timeout).filter(|d| !d.is_zero()))?;
+    sock.set_write_timeout(Some(limits.send_timeout).filter(|d| !d.is_zero()))?;
+    Ok(listener)
+}
+
+/// The private socket's directory and path; removed when dropped.
+pub(crate) struct PrivateDir {
+    dir: PathBuf,
+    path: PathBuf,
+}
+
+impl PrivateDir {
+    /// Creates a fresh directory (mode 0700) under the temporary directory
+    /// and binds `sock` in it.
+    pub(crate) fn bind() -> io::Result<(PrivateDir, UnixListener)> {
+        static SEQ: AtomicU64 = AtomicU64::new(0);
+        let base = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(PathBuf::from)
+            .filter(|p| p.is_dir())
+            .unwrap_or_else(std::env::temp_dir);
+        let mut last = None;
+        for _ in 0..8 {
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let name = format!(
+                "flaskrs-{}-{}-{nanos:x}",
+                std::process::id(),
+                SEQ.fetch_add(1, Ordering::Relaxed)
+            );
+            let dir = base.join(name);
+            // `create` fails if the name exists: nobody else can have
+            // prepared this directory for us.
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {
+                    remove_stale(&base, &dir);
+                    let path = dir.join("sock");
+                    let guard = PrivateDir { dir, path };
+                    let listener = UnixListener::bind(&guard.path).map_err(|e| {
+                        io::Error::new(
+                            e.kind(),
+                            format!(
+                                "Could not bind the private socket {}: {e}",
+                                guard.path.display()
+                            ),
+                        )
+                    })?;
+                    return Ok((guard, listener));
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!(
+                            "Could not create a private directory in {}: {e}",
+                            base.display()
+                        ),
+                    ))
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no private directory")))
+    }
+
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Removes private directories left by flaskrs processes that are gone
+/// (killed before they could clean up): same owner as `mine`, named
+/// `flaskrs-<pid>-…` with no process `<pid>` running. Only an empty directory
+/// or one holding just `sock` is removed.
+fn remove_stale(base: &Path, mine: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(me) = std::fs::metadata(mine).map(|m| m.uid()) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("flaskrs-"))
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let path = entry.path();
+        let owned = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir() && m.uid() == me);
+        if !owned || pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
+        if !Path::new("/proc/self").exists() {
+            return; // no /proc: cannot tell who is alive
+        }
+        let _ = std::fs::remove_file(path.join("sock"));
+        let _ = std::fs::remove_dir(&path);
+    }
+}
+
+impl Drop for PrivateDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+struct Generations {
+    epoch: u64,
+    current: Arc<tiny_http::Server>,
+    retired: VecDeque<Arc<tiny_http::Server>>,
+    /// The current generation's accept thread reported an error.
+    failed: bool,
+}
+
+/// The private socket and its tiny_http generations.
+pub(crate) struct Acceptor {
+    listener: UnixListener,
+    path: PathBuf,
+    gens: Mutex<Generations>,
+}
+
+/// A consistent view for one worker iteration.
+pub(crate) struct Snapshot {
+    pub epoch: u64,
+    pub current: Arc<tiny_http::Server>,
+    pub retired: Vec<Arc<tiny_http::Server>>,
+}
+
+fn tiny_server(listener: &UnixListener) -> io::Result<Arc<tiny_http::Server>> {
+    let dup = listener.try_clone()?;
+    tiny_http::Server::from_listener(dup, None)
+        .map(Arc::new)
+        .map_err(|e| io::Error::other(e.to_string()))
+}
+
 impl Acceptor {
-    /// Binds `host:port` and starts the first tiny_http generation.
-    pub(crate) fn bind(host: &str, port: u16, limits: &ServerLimits) -> io::Result<Acceptor> {
-        let bare = host.trim_start_matches('[').trim_end_matches(']');
-        let addrs: Vec<SocketAddr> = (bare, port)
-            .to_socket_addrs()
-            .map_err(|e| io::Error::new(e.kind(), format!("Could not resolve host {host:?}: {e}")))?
-            .collect();
-        let listener = TcpListener::bind(addrs.as_slice()).map_err(|e| match e.kind() {
-            io::ErrorKind::AddrInUse => addr_in_use(port),
-            _ => io::Error::new(e.kind(), format!("Could not bind to {host}:{port}: {e}")),
-        })?;
-        let sock = socket2::SockRef::from(&listener);
-        sock.set_read_timeout(limits.socket_read_timeout())?;
-        let send = Some(limits.send_timeout).filter(|d| !d.is_zero());
-        sock.set_write_timeout(send)?;
-        let addr = listener.local_addr()?;
+    /// Starts the first tiny_http generation on `listener` (bound at `path`).
+    pub(crate) fn new(listener: UnixListener, path: PathBuf) -> io::Result<Acceptor> {
         let current = tiny_server(&listener)?;
         Ok(Acceptor {
             listener,
-            addr,
+            path,
             gens: Mutex::new(Generations {
                 epoch: 0,
                 current,
@@ -105,11 +219,6 @@ impl Acceptor {
 
     fn gens(&self) -> MutexGuard<'_, Generations> {
         self.gens.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The bound address.
-    pub(crate) fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     pub(crate) fn snapshot(&self) -> Snapshot {
@@ -149,12 +258,11 @@ impl Acceptor {
         Ok(())
     }
 
-    /// Whether a connection to the socket is accepted and answered within
-    /// `timeout`. Also keeps `accept` from reaching `SO_RCVTIMEO`.
+    /// Whether a connection to the private socket is accepted and answered
+    /// within `timeout`.
     pub(crate) fn probe(&self, timeout: Duration) -> bool {
-        let target = probe_addr(self.addr);
         let attempt = || -> io::Result<bool> {
-            let mut s = TcpStream::connect_timeout(&target, timeout)?;
+            let mut s = UnixStream::connect(&self.path)?;
             s.set_read_timeout(Some(timeout))?;
             s.set_write_timeout(Some(timeout))?;
             s.write_all(PROBE)?;
@@ -174,30 +282,21 @@ impl Acceptor {
     }
 }
 
-/// Where the probe connects: the bound address, or loopback for a wildcard.
-fn probe_addr(addr: SocketAddr) -> SocketAddr {
-    let ip = match addr.ip() {
-        IpAddr::V4(v4) if v4.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(v6) if v6.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
-    SocketAddr::new(ip, addr.port())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::TcpStream;
 
     #[test]
     fn accepted_sockets_inherit_the_listeners_timeouts() {
         // The hardening relies on this Linux behaviour; fail loudly if a
         // platform does not provide it.
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let s = socket2::SockRef::from(&l);
-        s.set_read_timeout(Some(Duration::from_millis(700)))
-            .unwrap();
-        s.set_write_timeout(Some(Duration::from_millis(900)))
-            .unwrap();
+        let limits = ServerLimits {
+            header_timeout: Duration::from_millis(700),
+            send_timeout: Duration::from_millis(900),
+            ..ServerLimits::default()
+        };
+        let l = bind_public("127.0.0.1", 0, &limits).unwrap();
         let _c = TcpStream::connect(l.local_addr().unwrap()).unwrap();
         let (a, _) = l.accept().unwrap();
         assert_eq!(a.read_timeout().unwrap(), Some(Duration::from_millis(700)));
@@ -208,9 +307,8 @@ mod tests {
     fn port_in_use_is_explained() {
         let first = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = first.local_addr().unwrap().port();
-        let err = Acceptor::bind("127.0.0.1", port, &ServerLimits::default())
-            .err()
-            .expect("second bind must fail");
+        let err = bind_public("127.0.0.1", port, &ServerLimits::default())
+            .expect_err("second bind must fail");
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         assert_eq!(
             err.to_string(),
@@ -219,18 +317,46 @@ mod tests {
     }
 
     #[test]
-    fn wildcard_addresses_are_probed_on_loopback() {
-        assert_eq!(
-            probe_addr("0.0.0.0:80".parse().unwrap()),
-            "127.0.0.1:80".parse().unwrap()
-        );
-        assert_eq!(
-            probe_addr("[::]:80".parse().unwrap()),
-            "[::1]:80".parse().unwrap()
-        );
-        assert_eq!(
-            probe_addr("127.0.0.2:80".parse().unwrap()),
-            "127.0.0.2:80".parse().unwrap()
-        );
+    fn the_private_directory_is_private_and_removed() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, listener) = PrivateDir::bind().unwrap();
+        let path = dir.path().to_owned();
+        let parent = path.parent().unwrap().to_owned();
+        let mode = std::fs::metadata(&parent).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert!(UnixStream::connect(&path).is_ok());
+        drop(listener);
+        drop(dir);
+        assert!(!parent.exists());
+    }
+
+    #[test]
+    fn directories_of_dead_processes_are_removed() {
+        let base = std::env::temp_dir();
+        // No process has pid 4294967294 (above the kernel's pid_max).
+        let stale = base.join(format!("flaskrs-4294967294-0-{}", std::process::id()));
+        std::fs::create_dir(&stale).unwrap();
+        std::fs::write(stale.join("sock"), "").unwrap();
+        let other = base.join(format!("flaskrs-4294967294-1-{}", std::process::id()));
+        std::fs::create_dir(&other).unwrap();
+        std::fs::write(other.join("keep"), "").unwrap();
+        let (dir, _listener) = PrivateDir::bind().unwrap();
+        if dir.path().starts_with(&base) {
+            assert!(!stale.exists());
+            // Anything but the socket is not ours to delete.
+            assert!(other.join("keep").exists());
+        }
+        let _ = std::fs::remove_dir_all(&stale);
+        let _ = std::fs::remove_dir_all(&other);
+    }
+
+    #[test]
+    fn probes_are_answered_by_tiny_http_itself() {
+        let (dir, listener) = PrivateDir::bind().unwrap();
+        let acceptor = Acceptor::new(listener, dir.path().to_owned()).unwrap();
+        assert!(acceptor.probe(Duration::from_secs(5)));
+        acceptor.regenerate().unwrap();
+        assert!(acceptor.probe(Duration::from_secs(5)));
+        acceptor.stop_accepting();
     }
 }

@@ -21,26 +21,24 @@
 //!
 //! # Hardening
 //!
-//! The server must not be brought down by anything a client sends. tiny_http
-//! 0.12 leaves most of that to its user; this module adds what can be added
-//! from outside it (`SECURITY-notes.md` lists what cannot):
+//! The server must not be brought down by anything a client sends, and
+//! tiny_http 0.12 cannot promise that while it reads client sockets itself.
+//! So it does not: the host's own *front door* (`front/`) owns the public
+//! socket, admits connections up to a cap, reads and judges every request
+//! head under size limits and deadlines ([`ServerLimits`]), refuses anything
+//! malformed or ambiguous with the right status and closes, and forwards only
+//! clean, canonically framed requests to tiny_http over a private Unix
+//! socket. Behind it:
 //!
-//! - every request head is checked before its body is touched
-//!   ([`ServerLimits`]): ambiguous framing (`+5`, duplicate or non-numeric
-//!   `Content-Length`, `Content-Length` with `Transfer-Encoding`, any coding
-//!   but `chunked`) is refused, oversize bodies get 413, long request lines
-//!   414, too many or too long headers 431;
-//! - a declared body so large that tiny_http would abort the process when
-//!   dropping its unread remainder is never dropped (the request is leaked,
-//!   unanswered, and logged);
-//! - the listening socket is bound here, so accepted sockets inherit idle read
-//!   and write timeouts; a supervisor restarts tiny_http's accept thread
-//!   whenever it dies;
 //! - a handler panic becomes Werkzeug's 500 page and the worker lives on;
-//! - a response header with CR, LF or NUL is never written (500 instead).
+//! - a response header with CR, LF or NUL is never written (500 instead);
+//! - a supervisor restarts tiny_http's accept thread whenever it dies.
+//!
+//! `SECURITY.md` at the repository root has the threat model.
 
 mod access_log;
 mod exchange;
+mod front;
 mod limits;
 mod listener;
 #[cfg(test)]
@@ -49,7 +47,7 @@ mod tests;
 use std::io;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -58,7 +56,17 @@ use std::time::Duration;
 pub use limits::{ServerConfig, ServerLimits, HARD_BODY_CAP};
 
 use exchange::Context;
-use listener::Acceptor;
+use front::FrontDoor;
+use listener::{Acceptor, PrivateDir};
+
+/// The `Server` header written when the app sets none.
+pub(crate) const SERVER_HEADER: &str = concat!("flaskrs/", env!("CARGO_PKG_VERSION"));
+
+/// How often the supervisor checks that tiny_http still accepts.
+const PROBE_PERIOD: Duration = Duration::from_secs(1);
+
+/// How long a shutdown lets busy connections finish their request.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
 /// The application as the server sees it: a request in, a response out.
 /// Called from several worker threads at once.
@@ -87,29 +95,26 @@ impl Server {
                 "ServerConfig.threads must be at least 1",
             ));
         }
-        let acceptor = Acceptor::bind(&config.host, config.port, &config.limits)?;
-        let addr = acceptor.addr();
+        let public = listener::bind_public(&config.host, config.port, &config.limits)?;
+        let addr = public.local_addr()?;
+        let (private_dir, private) = PrivateDir::bind()?;
+        let acceptor = Acceptor::new(private, private_dir.path().to_owned())?;
         let host = config.host.trim_start_matches('[').trim_end_matches(']');
         let server_name = if host.contains(':') {
             format!("[{host}]:{}", addr.port())
         } else {
             format!("{host}:{}", addr.port())
         };
-        let period = config
-            .limits
-            .socket_read_timeout()
-            .map_or(Duration::from_secs(1), |t| t / 4)
-            .clamp(Duration::from_millis(100), Duration::from_secs(1));
         let shared = Arc::new(Shared {
             acceptor,
             ctx: Context {
                 handler,
-                limits: config.limits,
+                limits: config.limits.clone(),
                 server_name,
                 log_requests: config.log_requests,
-                leaked: AtomicUsize::new(0),
             },
             stopping: AtomicBool::new(false),
+            private_dir,
         });
 
         let mut workers = Vec::with_capacity(config.threads);
@@ -130,7 +135,7 @@ impl Server {
         let sup_shared = shared.clone();
         let supervisor = std::thread::Builder::new()
             .name("flaskrs-supervisor".to_owned())
-            .spawn(move || supervise(&sup_shared, &stop_rx, period));
+            .spawn(move || supervise(&sup_shared, &stop_rx, PROBE_PERIOD));
         let supervisor = match supervisor {
             Ok(h) => h,
             Err(e) => {
@@ -138,10 +143,25 @@ impl Server {
                 return Err(e);
             }
         };
+        let supervisor = Some((stop_tx, supervisor));
+        let front = FrontDoor::start(
+            public,
+            shared.private_dir.path().to_owned(),
+            config.limits,
+            config.log_requests,
+        );
+        let front = match front {
+            Ok(f) => f,
+            Err(e) => {
+                stop(&shared, supervisor, workers);
+                return Err(e);
+            }
+        };
         Ok(ServerHandle {
             shared,
+            front: Some(front),
             workers,
-            supervisor: Some((stop_tx, supervisor)),
+            supervisor,
             addr,
             trigger: ShutdownTrigger::default(),
         })
@@ -152,12 +172,15 @@ struct Shared {
     acceptor: Acceptor,
     ctx: Context,
     stopping: AtomicBool,
+    /// The private socket's directory, removed when the server is gone.
+    private_dir: PrivateDir,
 }
 
 /// A running server. Dropping it without [`ServerHandle::shutdown`] leaves
 /// the server running until the process ends.
 pub struct ServerHandle {
     shared: Arc<Shared>,
+    front: Option<FrontDoor>,
     workers: Vec<JoinHandle<()>>,
     supervisor: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
     addr: SocketAddr,
@@ -179,10 +202,22 @@ impl ServerHandle {
         self.addr
     }
 
-    /// How many connections were leaked because tiny_http could not drop
-    /// their request without aborting the process (see `SECURITY-notes.md`).
+    /// Always 0: the front door refuses every request tiny_http could not
+    /// drop safely, so none is leaked any more. Kept for compatibility.
+    #[deprecated(note = "no connection is leaked since the front door; always 0")]
     pub fn leaked_connections(&self) -> usize {
-        self.shared.ctx.leaked.load(Ordering::Relaxed)
+        0
+    }
+
+    /// Client connections open now.
+    pub fn open_connections(&self) -> usize {
+        self.front.as_ref().map_or(0, FrontDoor::connections)
+    }
+
+    /// The connection cap in force: `max_connections`, or lower when the
+    /// descriptor limit could not hold that many connections.
+    pub fn connection_cap(&self) -> usize {
+        self.front.as_ref().map_or(0, FrontDoor::cap)
     }
 
     /// A trigger that makes [`ServerHandle::wait`] return, from any thread
@@ -191,9 +226,13 @@ impl ServerHandle {
         self.trigger.clone()
     }
 
-    /// Stops accepting, lets in-flight and queued requests finish, and joins
+    /// Stops accepting (the port is released at once), closes idle
+    /// connections, lets in-flight requests finish (for up to 30 s), and joins
     /// the workers.
     pub fn shutdown(mut self) {
+        if let Some(mut front) = self.front.take() {
+            front.stop(SHUTDOWN_GRACE);
+        }
         let supervisor = self.supervisor.take();
         stop(&self.shared, supervisor, std::mem::take(&mut self.workers));
     }

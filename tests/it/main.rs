@@ -11,6 +11,7 @@ mod test_extensions;
 mod test_flashing;
 mod test_flaskr;
 mod test_hooks;
+mod test_hostile;
 mod test_json;
 mod test_limits;
 mod test_request;

@@ -1,0 +1,469 @@
+//! One client connection: read and judge each request head under the
+//! timeouts, forward the clean request and exactly its body to tiny_http,
+//! and answer or close when anything is wrong.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::chunked::Dechunker;
+use super::head::{self, Framing, Head, Reject, Scan, Scanner};
+use super::relay::relay;
+use super::{Gate, Slot};
+use crate::server::access_log;
+
+/// Bytes read from the client per `read`.
+const READ_SIZE: usize = 16 * 1024;
+
+/// How long a closing connection keeps reading what the client still sends,
+/// so that closing does not reset the connection before the client has read
+/// the last answer (nginx's lingering close).
+const LINGER: Duration = Duration::from_secs(2);
+
+/// How long a connection with unanswered requests may go without a byte of
+/// answer before it is given up. The app's own `REQUEST_TIMEOUT` is far
+/// shorter; this only ends connections whose answer can no longer arrive.
+const ANSWER_STALL: Duration = Duration::from_secs(60);
+
+/// Bytes read from the client, not used yet.
+struct InBuf {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl InBuf {
+    fn new() -> Self {
+        InBuf {
+            data: vec![0; READ_SIZE],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start >= self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+
+    /// Reads once from `s`, growing the buffer up to `max` bytes.
+    fn fill(&mut self, mut s: &TcpStream, max: usize) -> io::Result<usize> {
+        if self.end == self.data.len() {
+            if self.start > 0 {
+                self.data.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else if self.data.len() < max {
+                let len = (self.data.len() * 2).min(max);
+                self.data.resize(len, 0);
+            } else {
+                return Err(io::Error::other("request head too large"));
+            }
+        }
+        let n = s.read(&mut self.data[self.end..])?;
+        self.end += n;
+        Ok(n)
+    }
+}
+
+/// How reading a request head ended, when it gave no head.
+enum NoHead {
+    /// Close without an answer: the client left, or stayed idle too long.
+    Quiet,
+    /// Answer with this status (the request line, when known, is logged).
+    Refuse(Reject),
+}
+
+/// How forwarding a body ended, when it did not end well.
+enum BodyEnd {
+    /// The client closed or failed mid-body.
+    Gone,
+    /// The client went silent for the body idle timeout.
+    Timeout,
+    /// The body was malformed or too large.
+    Refuse(Reject),
+}
+
+/// The private connection to tiny_http and its relay.
+struct Upstream {
+    stream: Arc<UnixStream>,
+    /// Forwarding to it failed: bodies are read and dropped.
+    broken: bool,
+}
+
+pub(crate) struct Conn<'a> {
+    gate: &'a Gate,
+    slot: &'a Arc<Slot>,
+    buf: InBuf,
+    up: Option<Upstream>,
+    /// The read timeout currently set on the client socket.
+    timeout: Option<Duration>,
+    peer: String,
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+impl<'a> Conn<'a> {
+    pub(crate) fn new(gate: &'a Gate, slot: &'a Arc<Slot>) -> Self {
+        Conn {
+            gate,
+            slot,
+            buf: InBuf::new(),
+            up: None,
+            // Accepted sockets inherit the listener's timeout.
+            timeout: gate.listener_timeout,
+            peer: slot.peer.ip().to_string(),
+        }
+    }
+
+    fn client(&self) -> &TcpStream {
+        &self.slot.stream
+    }
+
+    fn set_timeout(&mut self, t: Duration) {
+        let t = Some(t.max(Duration::from_millis(1)));
+        if self.timeout != t && self.slot.stream.set_read_timeout(t).is_ok() {
+            self.timeout = t;
+        }
+    }
+
+    /// Serves requests until the connection ends.
+    pub(crate) fn run(mut self) {
+        let mut first = true;
+        loop {
+            let head = match self.read_head(first) {
+                Ok(h) => h,
+                Err(NoHead::Quiet) => return self.close(None),
+                Err(NoHead::Refuse(r)) => return self.close(Some(r.status)),
+            };
+            first = false;
+            let stopping = self.gate.stopping.load(Ordering::SeqCst);
+            let last = !head.keep_alive || stopping;
+            // tiny_http leaves an unread chunked body in its socket and
+            // would parse it as the next request: such a private connection
+            // is never used again.
+            let close_up = last || head.framing == Framing::Chunked;
+            if let Err(end) = self.forward(&head, close_up) {
+                let status = match end {
+                    BodyEnd::Gone => None,
+                    BodyEnd::Timeout => Some(408),
+                    BodyEnd::Refuse(r) => {
+                        log::debug!(target: "flaskrs::server", "{}: refused the body of {} {:?}: {}", self.peer, head.method, head.target, r.reason);
+                        Some(r.status)
+                    }
+                };
+                return self.abort_request(status);
+            }
+            if close_up {
+                self.slot.track.wait_relay_end();
+                self.up = None;
+                if last {
+                    return self.close(None);
+                }
+            }
+        }
+    }
+
+    /// Reads the next request head. The first one must be complete within
+    /// the header timeout of the accept; later ones may be preceded by up
+    /// to the keep-alive timeout of silence, then have the header timeout.
+    fn read_head(&mut self, first: bool) -> Result<Head, NoHead> {
+        let limits = &self.gate.limits;
+        let mut scanner = Scanner::default();
+        let mut deadline = first.then(|| self.slot.accepted + limits.header_timeout);
+        let max = limits.max_request_line + limits.max_header_bytes + 4096;
+        loop {
+            match scanner.feed(self.buf.bytes(), limits) {
+                Ok(Scan::Complete(n)) => {
+                    let parsed = head::parse(&self.buf.bytes()[..n], limits);
+                    let line = head::request_line_parts(&self.buf.bytes()[..n]);
+                    self.buf.consume(n);
+                    return parsed.map_err(|r| {
+                        self.log_refusal(&line, &r);
+                        NoHead::Refuse(r)
+                    });
+                }
+                Ok(Scan::More) => {}
+                Err(r) => {
+                    let line = head::request_line_parts(self.buf.bytes());
+                    self.log_refusal(&line, &r);
+                    return Err(NoHead::Refuse(r));
+                }
+            }
+            let idle = !scanner.has_bytes();
+            if idle {
+                self.slot.set_idle(true);
+            }
+            let wait = match deadline {
+                Some(d) => d.saturating_duration_since(Instant::now()),
+                None => limits.keep_alive_timeout,
+            };
+            if wait.is_zero() {
+                return Err(self.head_timeout(idle));
+            }
+            self.set_timeout(wait);
+            let read = self.buf.fill(&self.slot.stream, max);
+            if idle {
+                self.slot.set_idle(false);
+            }
+            match read {
+                Ok(0) => return Err(NoHead::Quiet),
+                Ok(_) => {
+                    if deadline.is_none() {
+                        deadline = Some(Instant::now() + limits.header_timeout);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => {
+                    if idle
+                        && !self.slot.track.all_answered()
+                        && self.slot.track.since_progress() < ANSWER_STALL
+                    {
+                        // Still waiting for the app's answer: not idle.
+                        continue;
+                    }
+                    if deadline.is_some_and(|d| Instant::now() < d) {
+                        continue;
+                    }
+                    return Err(self.head_timeout(idle));
+                }
+                Err(_) => return Err(NoHead::Quiet),
+            }
+        }
+    }
+
+    fn head_timeout(&self, idle: bool) -> NoHead {
+        if idle {
+            return NoHead::Quiet;
+        }
+        log::debug!(target: "flaskrs::server", "{}: request head not complete within the header timeout", self.peer);
+        NoHead::Refuse(Reject {
+            status: 408,
+            reason: "header timeout".to_owned(),
+        })
+    }
+
+    fn log_refusal(&self, line: &head::RequestLine, r: &Reject) {
+        log::debug!(target: "flaskrs::server", "{}: refused a request: {}", self.peer, r.reason);
+        if !self.gate.log_requests {
+            return;
+        }
+        match &line.parts {
+            Some((m, t, v)) => access_log::log_request(&self.peer, m, t, v, r.status),
+            None => {
+                log::info!(target: "werkzeug", "{} - - [{}] code {}, message {}", self.peer, access_log::log_date(std::time::SystemTime::now()), r.status, r.reason)
+            }
+        }
+    }
+
+    /// The private connection, opened (with its relay) when needed.
+    fn upstream(&mut self) -> io::Result<Arc<UnixStream>> {
+        if let Some(up) = &self.up {
+            if self.slot.track.lock().relaying {
+                return Ok(up.stream.clone());
+            }
+        }
+        let stream = Arc::new(UnixStream::connect(&self.gate.private_path)?);
+        stream.set_write_timeout(Some(self.gate.limits.send_timeout).filter(|d| !d.is_zero()))?;
+        {
+            let mut s = self.slot.track.lock();
+            s.pending.clear();
+            s.relaying = true;
+            s.cut = false;
+            s.expect_eof = false;
+        }
+        let (up, client, track) = (
+            stream.clone(),
+            self.slot.stream.clone(),
+            self.slot.track.clone(),
+        );
+        let spawned = self.gate.pool.spawn(move || relay(up, client, track));
+        if let Err(e) = spawned {
+            self.slot.track.lock().relaying = false;
+            return Err(e);
+        }
+        self.up = Some(Upstream {
+            stream: stream.clone(),
+            broken: false,
+        });
+        Ok(stream)
+    }
+
+    /// Writes to tiny_http; after a failure, later writes are dropped so the
+    /// client's body can still be read to its end.
+    fn send_up(&mut self, bytes: &[u8]) {
+        if let Some(up) = &mut self.up {
+            if !up.broken && (&*up.stream).write_all(bytes).is_err() {
+                up.broken = true;
+            }
+        }
+    }
+
+    /// Forwards one request and its body.
+    fn forward(&mut self, head: &Head, close_up: bool) -> Result<(), BodyEnd> {
+        if let Err(e) = self.upstream() {
+            log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
+            return Err(BodyEnd::Refuse(Reject {
+                status: 503,
+                reason: "the app server is unreachable".to_owned(),
+            }));
+        }
+        self.slot.track.push(head.method == "HEAD", close_up);
+        let mut out = head.forward(&self.peer, close_up);
+        match head.framing {
+            Framing::None | Framing::Length(0) => {
+                self.send_up(&out);
+                Ok(())
+            }
+            Framing::Length(n) => self.forward_length(out, n),
+            Framing::Chunked => {
+                let mut dechunker = Dechunker::new(self.gate.limits.effective_max_body());
+                loop {
+                    let used = dechunker.feed(self.buf.bytes(), &mut out, &self.gate.limits);
+                    let used = match used {
+                        Ok(n) => n,
+                        Err(r) => {
+                            self.send_up(&out);
+                            return Err(BodyEnd::Refuse(r));
+                        }
+                    };
+                    self.buf.consume(used);
+                    if !out.is_empty() {
+                        self.send_up(&out);
+                        out.clear();
+                    }
+                    if dechunker.is_done() {
+                        return Ok(());
+                    }
+                    self.read_body()?;
+                }
+            }
+        }
+    }
+
+    fn forward_length(&mut self, mut out: Vec<u8>, mut left: u64) -> Result<(), BodyEnd> {
+        loop {
+            let have = self.buf.bytes();
+            let n = (have.len() as u64).min(left) as usize;
+            out.extend_from_slice(&have[..n]);
+            self.buf.consume(n);
+            left -= n as u64;
+            if !out.is_empty() {
+                self.send_up(&out);
+                out.clear();
+            }
+            if left == 0 {
+                return Ok(());
+            }
+            self.read_body()?;
+        }
+    }
+
+    /// Reads more of a body, waiting up to the body idle timeout.
+    fn read_body(&mut self) -> Result<(), BodyEnd> {
+        self.set_timeout(self.gate.limits.body_timeout);
+        loop {
+            match self.buf.fill(&self.slot.stream, READ_SIZE) {
+                Ok(0) => return Err(BodyEnd::Gone),
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => return Err(BodyEnd::Timeout),
+                Err(_) => return Err(BodyEnd::Gone),
+            }
+        }
+    }
+
+    /// A body broke off or was refused after its head was forwarded. The
+    /// private connection is shut for writing, so the app's body reader sees
+    /// an error (a truncated body is never a short one); the answers already
+    /// coming are relayed, then the front door answers `status` itself if
+    /// the app did not answer this request, and closes.
+    fn abort_request(mut self, status: Option<u16>) {
+        if let Some(up) = &self.up {
+            self.slot.track.lock().expect_eof = true;
+            let _ = up.stream.shutdown(Shutdown::Write);
+        }
+        self.slot.track.wait_relay_end();
+        let answered = {
+            let s = self.slot.track.lock();
+            s.pending.is_empty() || s.cut
+        };
+        self.up = None;
+        self.close(if answered { None } else { status });
+    }
+
+    /// Ends the connection: the answers still coming from tiny_http are
+    /// relayed first, then `status` (if any) is written, then the socket is
+    /// closed.
+    fn close(mut self, status: Option<u16>) {
+        if let Some(up) = self.up.take() {
+            self.slot.track.lock().expect_eof = true;
+            let _ = up.stream.shutdown(Shutdown::Write);
+            self.slot.track.wait_relay_end();
+        }
+        let mut answered = false;
+        if let Some(status) = status {
+            if !self.slot.track.lock().cut {
+                answered = self
+                    .client()
+                    .write_all(&super::error_response(status))
+                    .is_ok();
+            }
+        }
+        let _ = self.client().shutdown(Shutdown::Write);
+        if answered {
+            // A refused client may still be sending: reading on for a while
+            // keeps the close from resetting the connection before it has
+            // read the answer (nginx's lingering close).
+            self.linger();
+        } else if self.slot.stream.set_nonblocking(true).is_ok() {
+            // Only what already arrived, without waiting.
+            let mut sink = [0u8; 4096];
+            for _ in 0..16 {
+                if !matches!(self.client().read(&mut sink), Ok(n) if n > 0) {
+                    break;
+                }
+            }
+        }
+    }
+
+    fn linger(&mut self) {
+        let until = Instant::now()
+            + LINGER.min(
+                self.gate
+                    .limits
+                    .header_timeout
+                    .max(Duration::from_millis(100)),
+            );
+        let mut sink = [0u8; 4096];
+        let mut total = 0usize;
+        while total < (1 << 20) {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            self.set_timeout(left);
+            match self.client().read(&mut sink) {
+                Ok(0) => break,
+                Ok(n) => total += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+    }
+}

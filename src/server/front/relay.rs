@@ -1,0 +1,293 @@
+//! The way back: tiny_http's answers copied to the client, with their
+//! boundaries tracked so the front door knows which requests are answered.
+//!
+//! tiny_http's responses on the private socket always carry a
+//! `Content-Length` (the exchange never lets it choose chunked encoding, and
+//! the front door strips the `TE` request header that would), have no body
+//! after HEAD, 1xx, 204 and 304, and `100 Continue` is interim. That is all
+//! it takes to find where each response ends. A response that does not fit
+//! (none is expected) is relayed until tiny_http closes the connection.
+
+use std::collections::VecDeque;
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// What the connection and its relay share about requests in flight.
+#[derive(Debug)]
+pub(crate) struct Track {
+    state: Mutex<TrackState>,
+    cv: Condvar,
+    epoch: Instant,
+    /// Milliseconds after `epoch` of the relay's last write to the client.
+    progress: AtomicU64,
+}
+
+impl Default for Track {
+    fn default() -> Self {
+        Track {
+            state: Mutex::default(),
+            cv: Condvar::new(),
+            epoch: Instant::now(),
+            progress: AtomicU64::new(0),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct TrackState {
+    /// One entry per forwarded request not yet fully answered: whether it
+    /// was a HEAD request.
+    pub pending: VecDeque<bool>,
+    /// A relay is running.
+    pub relaying: bool,
+    /// The relay stopped inside a response (the client has part of it).
+    pub cut: bool,
+    /// The private connection is expected to end (the last request told
+    /// tiny_http to close, or the front door shut it).
+    pub expect_eof: bool,
+}
+
+impl Track {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, TrackState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a forwarded request.
+    pub(crate) fn push(&self, is_head: bool, last: bool) {
+        let mut s = self.lock();
+        s.pending.push_back(is_head);
+        s.expect_eof |= last;
+    }
+
+    /// Blocks until the relay has ended.
+    pub(crate) fn wait_relay_end(&self) {
+        let mut s = self.lock();
+        while s.relaying {
+            s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// How long ago the relay last wrote to the client (or the track began).
+    pub(crate) fn since_progress(&self) -> Duration {
+        let at = self.epoch + Duration::from_millis(self.progress.load(Ordering::Relaxed));
+        at.elapsed()
+    }
+
+    fn note_progress(&self) {
+        let ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.progress.store(ms, Ordering::Relaxed);
+    }
+
+    /// Whether every forwarded request was answered.
+    pub(crate) fn all_answered(&self) -> bool {
+        self.lock().pending.is_empty()
+    }
+
+    fn answered(&self) {
+        let mut s = self.lock();
+        s.pending.pop_front();
+        if s.pending.is_empty() {
+            self.cv.notify_all();
+        }
+    }
+}
+
+/// Finds response boundaries in the relayed byte stream.
+#[derive(Debug, Default)]
+struct Boundaries {
+    /// Bytes of the current response head.
+    head: Vec<u8>,
+    /// Body bytes left in the current response, once its head is read.
+    body_left: Option<u64>,
+    /// A response could not be framed: everything up to EOF belongs to it.
+    unframed: bool,
+}
+
+/// Longest response head looked at; longer ones are relayed unframed.
+const MAX_RESPONSE_HEAD: usize = 64 * 1024;
+
+impl Boundaries {
+    fn in_response(&self) -> bool {
+        self.unframed || self.body_left.is_some() || !self.head.is_empty()
+    }
+
+    fn feed(&mut self, mut data: &[u8], track: &Track) {
+        while !data.is_empty() && !self.unframed {
+            if let Some(left) = self.body_left {
+                let n = left.min(data.len() as u64);
+                data = &data[n as usize..];
+                if n == left {
+                    self.body_left = None;
+                    track.answered();
+                } else {
+                    self.body_left = Some(left - n);
+                }
+                continue;
+            }
+            let from = self.head.len().saturating_sub(3);
+            let take = match find_end(&self.head[from..], data) {
+                Some(n) => n,
+                None => {
+                    self.head.extend_from_slice(data);
+                    if self.head.len() > MAX_RESPONSE_HEAD {
+                        self.unframed = true;
+                    }
+                    return;
+                }
+            };
+            self.head.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            let is_head = track.lock().pending.front().copied().unwrap_or(false);
+            match frame(&self.head, is_head) {
+                Frame::Interim => {}
+                Frame::Body(0) => track.answered(),
+                Frame::Body(n) => self.body_left = Some(n),
+                Frame::Unknown => self.unframed = true,
+            }
+            self.head.clear();
+        }
+    }
+}
+
+/// How many bytes of `data` complete a head whose last bytes (at most 3)
+/// are `tail`.
+fn find_end(tail: &[u8], data: &[u8]) -> Option<usize> {
+    // A terminator that straddles the joint of `tail` and `data`.
+    let (t, d) = (tail.len().min(3), data.len().min(3));
+    let mut joint = [0u8; 6];
+    joint[..t].copy_from_slice(&tail[tail.len() - t..]);
+    joint[t..t + d].copy_from_slice(&data[..d]);
+    if let Some(p) = joint[..t + d].windows(4).position(|w| w == b"\r\n\r\n") {
+        return Some(p + 4 - t);
+    }
+    data.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+}
+
+enum Frame {
+    Interim,
+    Body(u64),
+    Unknown,
+}
+
+fn frame(head: &[u8], is_head: bool) -> Frame {
+    let status = head
+        .get(9..12)
+        .and_then(|s| std::str::from_utf8(s).ok())
+        .and_then(|s| s.parse::<u16>().ok());
+    let Some(status) = status else {
+        return Frame::Unknown;
+    };
+    if (100..200).contains(&status) {
+        return Frame::Interim;
+    }
+    if is_head || status == 204 || status == 304 {
+        return Frame::Body(0);
+    }
+    let length = head
+        .split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let colon = line.iter().position(|&b| b == b':')?;
+            let (name, value) = (&line[..colon], &line[colon + 1..]);
+            name.eq_ignore_ascii_case(b"content-length").then(|| {
+                std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            })?
+        })
+        .next();
+    match length {
+        Some(n) => Frame::Body(n),
+        None => Frame::Unknown,
+    }
+}
+
+/// Copies tiny_http's answers from `up` to `client` until the private
+/// connection ends. Runs on a pool thread; one per private connection.
+pub(crate) fn relay(up: Arc<UnixStream>, client: Arc<TcpStream>, track: Arc<Track>) {
+    let mut buf = vec![0u8; 16 * 1024];
+    let mut bounds = Boundaries::default();
+    loop {
+        let n = match (&*up).read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        if (&*client).write_all(&buf[..n]).is_err() {
+            // The client is gone or stopped reading: end both sides, which
+            // also wakes the connection's reader.
+            let _ = client.shutdown(Shutdown::Both);
+            let _ = up.shutdown(Shutdown::Both);
+            bounds.unframed = true;
+            break;
+        }
+        track.note_progress();
+        bounds.feed(&buf[..n], &track);
+    }
+    let mut s = track.lock();
+    s.relaying = false;
+    s.cut = bounds.in_response();
+    if !s.expect_eof || s.cut {
+        // tiny_http ended the connection on its own: requests forwarded on
+        // it may never be answered, so the client must not wait for them.
+        let _ = client.shutdown(Shutdown::Both);
+    }
+    track.cv.notify_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn track(pending: &[bool]) -> Track {
+        let t = Track::default();
+        for &h in pending {
+            t.push(h, false);
+        }
+        t
+    }
+
+    #[test]
+    fn responses_are_counted_in_any_split() {
+        let stream: &[u8] = b"HTTP/1.1 100 Continue\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloHTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\nHTTP/1.1 204 No Content\r\nContent-Length: 3\r\n\r\n";
+        for split in 1..stream.len() {
+            // Request 2 is HEAD: its 7 is not followed by a body.
+            let t = track(&[false, true, false]);
+            let mut b = Boundaries::default();
+            for piece in stream.chunks(split) {
+                b.feed(piece, &t);
+            }
+            assert!(t.all_answered(), "split {split}");
+            assert!(!b.in_response(), "split {split}");
+        }
+    }
+
+    #[test]
+    fn a_partial_response_is_in_flight() {
+        let t = track(&[false]);
+        let mut b = Boundaries::default();
+        b.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", &t);
+        assert!(!t.all_answered());
+        assert!(b.in_response());
+        b.feed(b"lo", &t);
+        assert!(t.all_answered());
+    }
+
+    #[test]
+    fn a_response_without_length_is_unframed() {
+        let t = track(&[false]);
+        let mut b = Boundaries::default();
+        b.feed(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n",
+            &t,
+        );
+        assert!(b.unframed && !t.all_answered());
+    }
+}
