@@ -259,7 +259,7 @@ fn accept_loop(gate: &Arc<Gate>, listener: &TcpListener) {
                     _ => {
                         // Out of descriptors or memory: make room if an idle
                         // connection can go, back off, and go on accepting.
-                        if last_complaint.map_or(true, |t| t.elapsed() > Duration::from_secs(10)) {
+                        if last_complaint.is_none_or(|t| t.elapsed() > Duration::from_secs(10)) {
                             log::error!(target: "flaskrs::server", "accepting a connection failed: {e}; retrying");
                             last_complaint = Some(Instant::now());
                         }
