@@ -96,7 +96,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod app;
+pub(crate) mod app;
 pub mod cli;
 pub mod config;
 mod ctx;

@@ -120,8 +120,12 @@ impl Server {
         let mut workers = Vec::with_capacity(config.threads);
         for i in 0..config.threads {
             let mine = shared.clone();
+            // Workers run scripts: give them the script stack up front so
+            // App::handle never has to switch to a fresh one per request
+            // (virtual memory; only the pages used are touched).
             let spawned = std::thread::Builder::new()
                 .name(format!("flaskrs-worker-{i}"))
+                .stack_size(crate::app::SCRIPT_STACK + (8 << 20))
                 .spawn(move || worker(&mine));
             match spawned {
                 Ok(h) => workers.push(h),
