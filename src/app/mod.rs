@@ -3,6 +3,8 @@
 //! the public [`App`] handle that serves requests through middleware.
 
 pub(crate) mod dispatch;
+mod load;
+mod reload;
 pub(crate) mod setup;
 
 use std::collections::{BTreeMap, HashMap};
@@ -12,13 +14,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use rhai::{Dynamic, Engine, Module, Scope, AST};
 
 use crate::config::Config;
-use crate::error::{Error, ScriptError, SourceLocation};
+use crate::error::{Error, ScriptError};
 use crate::http::{Request, Response};
 use crate::logging::{AppLogger, Level, LogCapture};
 use crate::middleware::Middleware;
 use crate::routing::UrlMap;
 use crate::scripting::engine::{self, EngineHook};
 use crate::scripting::SetupFailure;
+use load::{add_static_route, check_shadowing, session_config};
+use reload::{stamps, ReloadState};
 use setup::{Handler, SetupState, View};
 
 /// Stack reserved for script work. Rhai recurses on the native stack, and a
@@ -272,168 +276,12 @@ impl LoadedApp {
     }
 }
 
-/// Flask adds `/static/<path:filename>` (endpoint `static`) before anything
-/// else, so it is the first rule and `url_for("static", ...)` always works.
-fn add_static_route(setup: &setup::Setup) {
-    let mut s = setup::lock(setup);
-    let added = s.url_map.add(crate::routing::RuleSpec {
-        rule: "/static/<path:filename>".to_owned(),
-        endpoint: "static".to_owned(),
-        methods: None,
-        defaults: indexmap::IndexMap::new(),
-        strict_slashes: None,
-        provide_automatic_options: true,
-    });
-    debug_assert!(added.is_ok(), "the static rule is valid");
-    s.views.insert(
-        "static".to_owned(),
-        View {
-            kind: setup::ViewKind::Static,
-            max_operations: None,
-        },
-    );
-}
-
-/// The session settings from the config (Flask's `SESSION_COOKIE_*`,
-/// `SECRET_KEY`, `SECRET_KEY_FALLBACKS`, `PERMANENT_SESSION_LIFETIME`).
-fn session_config(config: &Config) -> Result<crate::sessions::SessionConfig, String> {
-    use crate::sessions::SessionConfig;
-    use crate::signing::Digest;
-    let key_bytes = |v: &Dynamic| -> Option<Vec<u8>> {
-        if v.is_unit() {
-            None
-        } else if let Some(b) = v.read_lock::<rhai::Blob>() {
-            Some(b.to_vec())
-        } else {
-            Some(v.to_string().into_bytes())
-        }
-    };
-    let fallbacks = match config.get("SECRET_KEY_FALLBACKS") {
-        v if v.is_unit() => Vec::new(),
-        v => match v.read_lock::<rhai::Array>() {
-            Some(a) => a.iter().filter_map(key_bytes).collect(),
-            None => {
-                return Err(
-                    "config.SECRET_KEY_FALLBACKS must be an array of old keys, oldest first"
-                        .to_owned(),
-                )
-            }
-        },
-    };
-    let digest = match config.get_str("SESSION_DIGEST").as_deref().map(str::to_ascii_lowercase).as_deref() {
-        None | Some("sha256") => Digest::Sha256,
-        Some("sha1") => Digest::Sha1,
-        Some(other) => {
-            return Err(format!(
-                "config.SESSION_DIGEST is '{other}'; use \"sha256\" (the default) or \"sha1\" (to share sessions with an unmodified Flask app)"
-            ))
-        }
-    };
-    let path = config
-        .get_str("SESSION_COOKIE_PATH")
-        .or_else(|| config.get_str("APPLICATION_ROOT"))
-        .unwrap_or_else(|| "/".to_owned());
-    Ok(SessionConfig {
-        secret_key: key_bytes(&config.get("SECRET_KEY")),
-        fallback_keys: fallbacks,
-        cookie_name: config
-            .get_str("SESSION_COOKIE_NAME")
-            .unwrap_or_else(|| "session".to_owned()),
-        domain: config.get_str("SESSION_COOKIE_DOMAIN"),
-        path,
-        httponly: config.get_bool("SESSION_COOKIE_HTTPONLY"),
-        secure: config.get_bool("SESSION_COOKIE_SECURE"),
-        samesite: config.get_str("SESSION_COOKIE_SAMESITE"),
-        partitioned: config.get_bool("SESSION_COOKIE_PARTITIONED"),
-        permanent_lifetime: config
-            .get_int("PERMANENT_SESSION_LIFETIME")
-            .and_then(|n| u64::try_from(n).ok())
-            .unwrap_or(31 * 24 * 3600),
-        refresh_each_request: config.get_bool("SESSION_REFRESH_EACH_REQUEST"),
-        digest,
-    })
-}
-
-/// Refuses script functions that would replace a host method: Rhai lets a
-/// script function win over a native method of the same name and arity, so
-/// `fn clear(x)` would silently break `session.clear()`.
-fn check_shadowing(engine: &Engine, ast: &AST, source: &str, file: &str) -> Result<(), Error> {
-    let host = engine::host_methods(engine);
-    for f in ast.iter_functions() {
-        if let Some((_, _, sig)) = host
-            .iter()
-            .find(|(name, arity, _)| name == f.name && *arity == f.params.len())
-        {
-            let location = fn_definition_place(source, f.name, file);
-            return Err(Error::Setup {
-                message: format!(
-                    "script function '{}' with {} parameter{} shadows the host method '{sig}'; Rhai would call the script function instead of the host's. Rename the script function.",
-                    f.name,
-                    f.params.len(),
-                    if f.params.len() == 1 { "" } else { "s" }
-                ),
-                location,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Where `fn name` is defined in `source` (Rhai keeps no position for
-/// function definitions in its public metadata).
-fn fn_definition_place(source: &str, name: &str, file: &str) -> Option<SourceLocation> {
-    for (i, line) in source.lines().enumerate() {
-        let mut rest = line;
-        let mut offset = 0;
-        while let Some(at) = rest.find("fn ") {
-            let after = rest[at + 3..].trim_start();
-            if after.starts_with(name) && after[name.len()..].trim_start().starts_with('(') {
-                return Some(SourceLocation {
-                    file: file.to_owned(),
-                    line: i + 1,
-                    column: offset + at + 1,
-                });
-            }
-            offset += at + 3;
-            rest = &rest[at + 3..];
-        }
-    }
-    None
-}
-
 struct AppShared {
     current: RwLock<Arc<LoadedApp>>,
     source: AppSource,
     options: AppOptions,
     middleware: RwLock<Vec<Arc<dyn Middleware>>>,
     reload: Mutex<ReloadState>,
-}
-
-/// The debug-mode reloader's memory: when it last looked, what the watched
-/// files looked like, and the compile error of a broken edit (served as the
-/// error page until the file is fixed).
-struct ReloadState {
-    checked: std::time::Instant,
-    stamps: Vec<FileStamp>,
-    error: Option<Arc<Error>>,
-}
-
-/// How often the reloader looks at the files, at most.
-const RELOAD_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
-
-type FileStamp = (PathBuf, Option<(std::time::SystemTime, u64)>);
-
-fn stamps(files: &[PathBuf]) -> Vec<FileStamp> {
-    files
-        .iter()
-        .map(|p| {
-            let meta = std::fs::metadata(p).ok();
-            (
-                p.clone(),
-                meta.and_then(|m| Some((m.modified().ok()?, m.len()))),
-            )
-        })
-        .collect()
 }
 
 /// A loaded Rhai app: call it with a [`Request`] and get a [`Response`],
@@ -583,54 +431,6 @@ impl App {
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
         Ok(())
-    }
-
-    /// Debug mode's reloader, run before a request: when the script or a
-    /// module it imports changed, load the new version and swap it in
-    /// (requests in flight keep theirs). A version that does not load
-    /// leaves the last good one in place; its error is returned for every
-    /// request until the files change again.
-    fn reload_if_changed(&self) -> Option<Arc<Error>> {
-        let mut state = self.shared.reload.lock().unwrap_or_else(|e| e.into_inner());
-        if state.checked.elapsed() < RELOAD_CHECK_INTERVAL {
-            return state.error.clone();
-        }
-        state.checked = std::time::Instant::now();
-        let files: Vec<PathBuf> = state.stamps.iter().map(|(p, _)| p.clone()).collect();
-        let now = stamps(&files);
-        if now == state.stamps {
-            return state.error.clone();
-        }
-        state.stamps = now;
-        match with_script_stack(|| LoadedApp::load(&self.shared.source, &self.shared.options)) {
-            Ok(fresh) => {
-                state.stamps = stamps(&fresh.watched);
-                state.error = None;
-                fresh.logger.log(
-                    Level::Info,
-                    &format!(" * Detected change in '{}', reloading", fresh.file),
-                );
-                *self
-                    .shared
-                    .current
-                    .write()
-                    .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
-                None
-            }
-            Err(e) => {
-                let current = self.current();
-                current.logger.log(
-                    Level::Error,
-                    &format!(
-                        "Reloading '{}' failed; still serving the last good version:\n{e}",
-                        current.file
-                    ),
-                );
-                let e = Arc::new(e);
-                state.error = Some(e.clone());
-                Some(e)
-            }
-        }
     }
 
     /// Wraps the app in middleware (the twin of
