@@ -76,6 +76,20 @@ fn tagged_to_value(t: &Tagged) -> Value {
     }
 }
 
+/// Jinja2's `mapping.get(key, default=None)` for the views below: only
+/// `get` is a method; `found` looks the key up.
+fn get_method(
+    method: &str,
+    args: &[Value],
+    found: impl FnOnce(&str) -> Option<Value>,
+) -> Result<Value, TplError> {
+    if method != "get" {
+        return Err(TplError::from(ErrorKind::UnknownMethod));
+    }
+    let key = args.first().and_then(Value::as_str).unwrap_or("");
+    Ok(found(key).unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::from(()))))
+}
+
 fn opt(v: Option<&str>) -> Value {
     v.map_or(Value::from(()), Value::from)
 }
@@ -100,18 +114,13 @@ impl Object for MultiDictView {
         method: &str,
         args: &[Value],
     ) -> Result<Value, TplError> {
-        let key = args.first().and_then(Value::as_str).unwrap_or("");
-        match method {
-            "get" => Ok(self
-                .0
-                .get(key)
-                .map(Value::from)
-                .unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::from(())))),
-            "getlist" => Ok(Value::from(
+        if method == "getlist" {
+            let key = args.first().and_then(Value::as_str).unwrap_or("");
+            return Ok(Value::from(
                 self.0.get_all(key).map(Value::from).collect::<Vec<_>>(),
-            )),
-            _ => Err(TplError::from(ErrorKind::UnknownMethod)),
+            ));
         }
+        get_method(method, args, |k| self.0.get(k).map(Value::from))
     }
 }
 
@@ -135,17 +144,9 @@ impl Object for HeadersView {
         method: &str,
         args: &[Value],
     ) -> Result<Value, TplError> {
-        if method != "get" {
-            return Err(TplError::from(ErrorKind::UnknownMethod));
-        }
-        let key = args.first().and_then(Value::as_str).unwrap_or("");
-        Ok(self
-            .0
-            .request
-            .headers
-            .get(key)
-            .map(Value::from)
-            .unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::from(()))))
+        get_method(method, args, |k| {
+            self.0.request.headers.get(k).map(Value::from)
+        })
     }
 }
 
@@ -211,12 +212,9 @@ impl Object for SessionView {
         method: &str,
         args: &[Value],
     ) -> Result<Value, TplError> {
-        if method != "get" {
-            return Err(TplError::from(ErrorKind::UnknownMethod));
-        }
-        let key = args.first().and_then(Value::as_str).unwrap_or("");
-        Ok(with_session(&self.0, |s| s.get(key).map(tagged_to_value))
-            .unwrap_or_else(|| args.get(1).cloned().unwrap_or(Value::from(()))))
+        get_method(method, args, |k| {
+            with_session(&self.0, |s| s.get(k).map(tagged_to_value))
+        })
     }
 }
 

@@ -1,9 +1,9 @@
 //! The `flaskrs-host` binary: `routes`, start-up errors, and serving on a
 //! real socket with a graceful stop.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_flaskrs-host"))
@@ -77,43 +77,11 @@ fn port_in_use_is_a_clear_error() {
     assert!(err.contains(&format!("port {port} is in use")), "{err}");
 }
 
-/// Kills the server this test started if the test fails before stopping it.
-struct Reap(std::process::Child);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
 #[test]
 fn serves_on_a_real_socket_and_stops_on_sigterm() {
-    let mut child = Reap(
-        bin()
-            .args(["run", "apps/hello.rhai", "--port", "0", "--threads", "2"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut err = BufReader::new(child.0.stderr.take().unwrap());
-    let mut port = None;
-    let mut banner = String::new();
-    for _ in 0..10 {
-        let mut line = String::new();
-        if err.read_line(&mut line).unwrap() == 0 {
-            break;
-        }
-        banner.push_str(&line);
-        if let Some(rest) = line.strip_prefix(" * Running on http://127.0.0.1:") {
-            port = Some(rest.trim().trim_end_matches('/').to_owned());
-            break;
-        }
-    }
-    let port = port.unwrap_or_else(|| panic!("no banner: {banner}"));
-    assert!(banner.contains(" * Debug mode: off"), "{banner}");
+    let mut cmd = bin();
+    cmd.args(["run", "apps/hello.rhai", "--port", "0", "--threads", "2"]);
+    let (mut child, port, mut err) = crate::common::spawn_host(cmd);
     let mut s = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
     s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .unwrap();

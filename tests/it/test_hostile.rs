@@ -3,9 +3,9 @@
 //! answered at once. Timeouts are shortened (1 s) so the suite stays fast;
 //! every wait is bounded.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -664,18 +664,6 @@ fn wait_for(cond: impl Fn() -> bool) -> bool {
     cond()
 }
 
-/// Kills the server this test started if the test fails before stopping it.
-struct Reap(std::process::Child);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
 #[test]
 fn a_descriptor_limit_flood_is_survived() {
     // The server binary runs with 96 descriptors (lowered in the child
@@ -683,36 +671,18 @@ fn a_descriptor_limit_flood_is_survived() {
     let dir = tempfile::tempdir().unwrap();
     let app = dir.path().join("hello.rhai");
     std::fs::write(&app, "route(\"/\", || \"Hello World!\");\n").unwrap();
-    let mut child = Reap(
-        Command::new("sh")
-            .arg("-c")
-            .arg("ulimit -n 96 && exec \"$0\" \"$@\"")
-            .arg(env!("CARGO_BIN_EXE_flaskrs-host"))
-            .args([app.to_str().unwrap(), "--port", "0", "--threads", "2"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut err = BufReader::new(child.0.stderr.take().unwrap());
-    let mut port = None;
-    for _ in 0..20 {
-        let mut line = String::new();
-        if err.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        if let Some(rest) = line.strip_prefix(" * Running on http://127.0.0.1:") {
-            port = Some(rest.trim().trim_end_matches('/').to_owned());
-            break;
-        }
-    }
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("ulimit -n 96 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_flaskrs-host"))
+        .args([app.to_str().unwrap(), "--port", "0", "--threads", "2"]);
+    let (mut child, port, mut err) = crate::common::spawn_host(cmd);
     // Keep the child's stderr flowing (access log lines).
     std::thread::spawn(move || {
         let mut sink = Vec::new();
         let _ = err.read_to_end(&mut sink);
     });
-    let addr: SocketAddr = format!("127.0.0.1:{}", port.expect("banner"))
-        .parse()
-        .unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     healthy(addr);
     // Far more connections than the process has descriptors.
     let flood: Vec<TcpStream> = (0..400)
