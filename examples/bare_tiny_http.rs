@@ -44,8 +44,7 @@ fn main() {
             let content_type = content_type.clone();
             std::thread::spawn(move || {
                 for request in server.incoming_requests() {
-                    let response =
-                        Response::from_string(BODY).with_header(content_type.clone());
+                    let response = Response::from_string(BODY).with_header(content_type.clone());
                     // A client that hung up is not the server's problem.
                     let _ = request.respond(response);
                 }
