@@ -43,14 +43,26 @@ fn main() {
             let server = server.clone();
             let content_type = content_type.clone();
             std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    let response = Response::from_string(BODY).with_header(content_type.clone());
-                    // A client that hung up is not the server's problem.
-                    let _ = request.respond(response);
+                // `incoming_requests()` would end at the first error (an
+                // interrupted wait, say); a benchmark server must not.
+                loop {
+                    match server.recv() {
+                        Ok(request) => {
+                            let response =
+                                Response::from_string(BODY).with_header(content_type.clone());
+                            // A client that hung up is not the server's problem.
+                            let _ = request.respond(response);
+                        }
+                        Err(e) => {
+                            eprintln!("bare_tiny_http: {e}");
+                            std::thread::sleep(std::time::Duration::from_millis(10));
+                        }
+                    }
                 }
             })
         })
         .collect();
+    // The workers never return; the process ends by signal.
     for w in workers {
         let _ = w.join();
     }
