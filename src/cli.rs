@@ -29,6 +29,12 @@ enum Command {
 struct RunArgs {
     /// The app's script.
     app: PathBuf,
+    /// A command the script registered with cli_command (init-db, ...)
+    /// instead of serving.
+    command: Option<String>,
+    /// Arguments for that command.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
     /// The interface to bind to [default: 127.0.0.1, or run(#{host})].
     #[arg(long, short = 'H')]
     host: Option<String>,
@@ -79,6 +85,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
 }
 
 fn load(path: &PathBuf) -> Result<App, i32> {
+    load_with(path, false)
+}
+
+fn load_with(path: &PathBuf, debug: bool) -> Result<App, i32> {
     if !path.is_file() {
         eprintln!(
             "Error: Could not find the app script '{}'. Pass the path of a .rhai file, for example: flaskrs-host apps/hello.rhai",
@@ -86,7 +96,11 @@ fn load(path: &PathBuf) -> Result<App, i32> {
         );
         return Err(2);
     }
-    App::from_file(path).map_err(|e| {
+    let mut builder = App::builder();
+    if debug {
+        builder = builder.config("DEBUG", true);
+    }
+    builder.load_file(path).map_err(|e| {
         eprintln!("Error: {e}");
         1
     })
@@ -163,10 +177,27 @@ pub fn routes_table(rules: &[RouteInfo], sort: &str, all_methods: bool) -> Strin
 
 fn run(a: &RunArgs) -> i32 {
     crate::logging::init_stderr_logging();
-    let app = match load(&a.app) {
+    let app = match load_with(&a.app, a.debug) {
         Ok(app) => app,
         Err(code) => return code,
     };
+    if let Some(cmd) = &a.command {
+        return match app.run_command(cmd, &a.args) {
+            Ok(out) => {
+                if !out.is_unit() {
+                    let text = out.to_string();
+                    if !text.is_empty() {
+                        println!("{text}");
+                    }
+                }
+                0
+            }
+            Err(e) => {
+                eprintln!("Error: {e}");
+                1
+            }
+        };
+    }
     let opts = app.run_options();
     let opt_str = |k: &str| {
         opts.get(k)
@@ -195,10 +226,7 @@ fn run(a: &RunArgs) -> i32 {
         })
         .unwrap_or_else(|| crate::server::ServerConfig::default().threads)
         .max(1);
-    let debug = a.debug || app.debug();
-    if debug {
-        app.config().set("DEBUG", true.into());
-    }
+    let debug = app.debug();
     let config = crate::server::ServerConfig {
         host: host.clone(),
         port,

@@ -11,7 +11,11 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use crate::app::LoadedApp;
-use crate::http::{forms, HttpError, MultiDict, Request};
+use crate::http::forms::{self, FileStorage, FormLimits};
+use crate::http::{HttpError, MultiDict, Request};
+
+/// `request.form` and `request.files`, parsed together from one body.
+type ParsedBody = (Arc<MultiDict>, Arc<MultiDict<Arc<FileStorage>>>);
 
 /// Everything one request needs while it runs.
 pub(crate) struct RequestContext {
@@ -22,7 +26,11 @@ pub(crate) struct RequestContext {
     pub(crate) g: Arc<Mutex<rhai::Map>>,
     args: OnceLock<Arc<MultiDict>>,
     cookies: OnceLock<Arc<MultiDict>>,
-    form: OnceLock<Result<Arc<MultiDict>, HttpError>>,
+    form: OnceLock<Result<ParsedBody, HttpError>>,
+    /// The session, opened from its cookie on first use.
+    pub(crate) session: Mutex<Option<crate::sessions::Session>>,
+    /// Flashed messages popped this request (Flask's `request_ctx.flashes`).
+    pub(crate) flashes: Mutex<Option<Vec<(String, crate::json_tag::Tagged)>>>,
     pub(crate) started: Instant,
 }
 
@@ -46,6 +54,8 @@ impl RequestContext {
             args: OnceLock::new(),
             cookies: OnceLock::new(),
             form: OnceLock::new(),
+            session: Mutex::new(None),
+            flashes: Mutex::new(None),
             started: Instant::now(),
         }
     }
@@ -76,24 +86,77 @@ impl RequestContext {
             .clone()
     }
 
-    /// `request.form`: the urlencoded body, parsed once under the app's
-    /// limits; other content types give an empty form, as Werkzeug does.
+    /// `request.form`: a urlencoded or multipart body, parsed once under
+    /// the app's limits; other content types give an empty form, as
+    /// Werkzeug does.
     pub(crate) fn form(&self) -> Result<Arc<MultiDict>, HttpError> {
+        self.parsed_body().map(|(form, _)| form)
+    }
+
+    /// `request.files`: the files of a multipart body.
+    pub(crate) fn files(&self) -> Result<Arc<MultiDict<Arc<FileStorage>>>, HttpError> {
+        self.parsed_body().map(|(_, files)| files)
+    }
+
+    fn limit(&self, key: &str) -> Option<u64> {
+        self.app
+            .config
+            .get_int(key)
+            .and_then(|v| u64::try_from(v).ok())
+    }
+
+    fn parsed_body(&self) -> Result<ParsedBody, HttpError> {
         self.form
             .get_or_init(|| {
-                if self.request.mimetype() != "application/x-www-form-urlencoded" {
-                    return Ok(Arc::new(MultiDict::new()));
+                let empty = || (Arc::new(MultiDict::new()), Arc::new(MultiDict::new()));
+                match self.request.mimetype().as_str() {
+                    "application/x-www-form-urlencoded" => {
+                        let max_memory = self.limit("MAX_FORM_MEMORY_SIZE");
+                        // Werkzeug refuses a declared length over the form
+                        // memory limit before reading.
+                        if let (Some(len), Some(max)) = (self.request.content_length(), max_memory)
+                        {
+                            if len > max {
+                                return Err(HttpError::new(413));
+                            }
+                        }
+                        let body = self.data()?;
+                        if max_memory.is_some_and(|l| body.len() as u64 > l) {
+                            return Err(HttpError::new(413));
+                        }
+                        Ok((
+                            Arc::new(forms::parse_urlencoded(&body)),
+                            Arc::new(MultiDict::new()),
+                        ))
+                    }
+                    "multipart/form-data" => {
+                        let limits = FormLimits {
+                            max_content_length: self.limit("MAX_CONTENT_LENGTH"),
+                            max_form_memory_size: self.limit("MAX_FORM_MEMORY_SIZE"),
+                            max_form_parts: self
+                                .limit("MAX_FORM_PARTS")
+                                .and_then(|n| usize::try_from(n).ok()),
+                            // Werkzeug's parser is silent (a broken body is an
+                            // empty form); a broken body here is a 400, so no
+                            // script ever sees a half-parsed form.
+                            silent: false,
+                            ..FormLimits::default()
+                        };
+                        let reader: Box<dyn std::io::Read + Send> =
+                            match self.request.body.take_reader() {
+                                Some(r) => r,
+                                None => Box::new(std::io::Cursor::new(self.data()?.to_vec())),
+                            };
+                        let (form, files) = forms::parse_multipart(
+                            self.request.content_type(),
+                            self.request.content_length(),
+                            reader,
+                            &limits,
+                        )?;
+                        Ok((Arc::new(form), Arc::new(files)))
+                    }
+                    _ => Ok(empty()),
                 }
-                let limit = self
-                    .app
-                    .config
-                    .get_int("MAX_FORM_MEMORY_SIZE")
-                    .and_then(|v| u64::try_from(v).ok());
-                let body = self.data()?;
-                if limit.is_some_and(|l| body.len() as u64 > l) {
-                    return Err(HttpError::new(413));
-                }
-                Ok(Arc::new(forms::parse_urlencoded(&body)))
             })
             .clone()
     }

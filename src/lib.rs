@@ -52,6 +52,34 @@
 //! assert_eq!(resp.bytes(), Some(&b"ping"[..]));
 //! ```
 //!
+//! ## Extensions
+//!
+//! An [`extensions::Extension`] is the twin of a Flask extension's
+//! `init_app(app)`: in one call it registers script functions and types,
+//! script globals, template globals and filters, config defaults and hooks
+//! around every request. The first-party ones ([`ext::sqlite::Sqlite`] for
+//! `db`, [`ext::csrf::Csrf`] for `csrf_protect()`) are loaded by
+//! [`App::builder`]; [`AppBuilder::bare`] leaves them out.
+//!
+//! ```
+//! use flaskrs::extensions::{Extension, ExtensionSetup};
+//!
+//! struct Version;
+//! impl Extension for Version {
+//!     fn name(&self) -> &str { "version" }
+//!     fn init_app(&self, app: &mut ExtensionSetup<'_>) {
+//!         app.engine().register_fn("app_version", || "1.0");
+//!         app.template_global("version", "1.0");
+//!     }
+//! }
+//!
+//! let app = flaskrs::App::builder()
+//!     .extension(Version)
+//!     .load_source("app.rhai", r#"route("/", || render_template_string("v{{ version }} " + app_version()));"#)
+//!     .unwrap();
+//! assert_eq!(app.test_client().get("/").text(), "v1.0 1.0");
+//! ```
+//!
 //! ## Serving
 //!
 //! ```no_run
@@ -72,13 +100,18 @@ mod app;
 pub mod cli;
 pub mod config;
 mod ctx;
+pub mod db;
+pub mod debug;
 pub mod error;
+pub mod ext;
+pub mod extensions;
 pub mod http;
 pub mod json;
 pub mod json_tag;
 pub mod logging;
 pub mod markup;
 pub mod middleware;
+pub mod passwords;
 pub mod routing;
 mod scripting;
 pub mod server;
@@ -88,6 +121,7 @@ pub mod static_files;
 pub mod templating;
 pub mod testing;
 pub mod urls;
+pub mod utils;
 pub mod wrappers;
 
 pub use app::{App, AppBuilder, RouteInfo};

@@ -83,6 +83,32 @@ impl RequestBuilder<'_> {
         self.body("application/x-www-form-urlencoded", body.into_bytes())
     }
 
+    /// A `multipart/form-data` body with text fields and files
+    /// (`(field, filename, content type, bytes)`), as a browser sends a form
+    /// with `enctype="multipart/form-data"`.
+    pub fn multipart(self, fields: &[(&str, &str)], files: &[(&str, &str, &str, &[u8])]) -> Self {
+        let boundary = "----flaskrs-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, filename, content_type, data) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.body(&format!("multipart/form-data; boundary={boundary}"), body)
+    }
+
     /// A JSON body.
     pub fn json(self, value: &serde_json::Value) -> Self {
         self.body("application/json", value.to_string().into_bytes())

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use rhai::{CallFnOptions, Dynamic, EvalAltResult, Scope};
 
-use super::setup::Handler;
+use super::setup::{Handler, ViewKind};
 use super::LoadedApp;
 use crate::ctx::{budget, ContextGuard, RequestContext};
 use crate::error::ScriptError;
@@ -21,7 +21,7 @@ use crate::scripting::{api::view_arg, find_abort};
 use crate::wrappers::make_response;
 
 /// Why a step of the pipeline did not produce a value.
-enum Failure {
+pub(crate) enum Failure {
     /// An HTTP error: `abort`, routing, a bad request body.
     Http(HttpError),
     /// A ready response that ends the request (routing redirects, `abort(resp)`).
@@ -40,6 +40,15 @@ impl From<Box<EvalAltResult>> for Failure {
             None => Failure::Script(e),
         }
     }
+}
+
+/// Calls a script handler outside the request pipeline (CLI commands).
+pub(crate) fn call_handler(
+    app: &LoadedApp,
+    h: &Handler,
+    args: Vec<Dynamic>,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    call(app, h, args)
 }
 
 /// Calls a script handler with positional arguments after its captures.
@@ -92,8 +101,29 @@ pub(crate) fn wsgi_app(app: &Arc<LoadedApp>, request: Request) -> Response {
 
     let (mut response, error) = full_dispatch_request(app, &ctx, matched);
     do_teardown_request(app, &ctx, error);
+    if let Some(bad) = invalid_header(&response) {
+        app.logger.log(
+            Level::Error,
+            &format!(
+                "Exception on {} [{}]\nValueError: the response header {bad} contains a CR, LF or NUL character (header injection); the response was replaced by a 500. Remove control characters from values put into headers and cookies.",
+                ctx.request.path, ctx.request.method
+            ),
+        );
+        response = HttpError::new(500).to_response();
+    }
     finalize_wire(&mut response, is_head);
     response
+}
+
+/// The first header whose name or value could split the response on the
+/// wire (CR, LF, NUL), named for the log.
+fn invalid_header(response: &Response) -> Option<String> {
+    let bad = |s: &str| s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0));
+    response
+        .headers
+        .iter()
+        .find(|(k, v)| bad(k) || bad(v) || k.is_empty())
+        .map(|(k, _)| format!("{k:?}"))
 }
 
 /// The outcome of routing, kept for `dispatch_request`.
@@ -146,7 +176,7 @@ fn full_dispatch_request(
     matched: Result<Matched, Failure>,
 ) -> (Response, Dynamic) {
     let mut error = Dynamic::UNIT;
-    let rv = match preprocess_request(app) {
+    let rv = match preprocess_request(app, ctx) {
         Ok(Some(rv)) => Ok(rv),
         Ok(None) => dispatch_request(app, ctx, matched),
         Err(f) => Err(f),
@@ -157,12 +187,13 @@ fn full_dispatch_request(
         .ok()
         .and_then(|e| e.clone())
         .unwrap_or_default();
-    let response =
-        match rv.and_then(|v| make_response(v, &endpoint).map_err(|e| Failure::Invalid(e.0))) {
-            Ok(r) => r,
-            Err(f) => handle_failure(app, ctx, f, &mut error),
-        };
-    let response = match process_response(app, response) {
+    let response = match rv.and_then(|v| {
+        make_response(v, &endpoint).map_err(|e| Failure::Invalid(format!("TypeError: {}", e.0)))
+    }) {
+        Ok(r) => r,
+        Err(f) => handle_failure(app, ctx, f, &mut error),
+    };
+    let response = match process_response(app, ctx, response) {
         Ok(r) => r,
         Err(f) => handle_failure(app, ctx, f, &mut error),
     };
@@ -180,8 +211,17 @@ fn handle_failure(
         Failure::Respond(r) => r,
         Failure::Script(e) => handle_exception(app, ctx, &e, error),
         Failure::Invalid(msg) => {
-            log_exception(app, ctx, &format!("TypeError: {msg}"));
+            log_exception(app, ctx, &msg);
             *error = Dynamic::from(msg.clone());
+            if app.debug && crate::debug::is_loopback(&ctx.request.remote_addr) {
+                let se = ScriptError {
+                    kind: crate::error::ScriptErrorKind::Runtime,
+                    message: msg,
+                    location: None,
+                    frames: Vec::new(),
+                };
+                return debug_page(app, Some(ctx), &se);
+            }
             internal_server_error(app, ctx, Some(msg), error)
         }
     }
@@ -189,7 +229,20 @@ fn handle_failure(
 
 /// `before_request` handlers in order; the first that returns anything but
 /// `()` ends the request with that value.
-fn preprocess_request(app: &LoadedApp) -> Result<Option<Dynamic>, Failure> {
+fn preprocess_request(
+    app: &LoadedApp,
+    ctx: &Arc<RequestContext>,
+) -> Result<Option<Dynamic>, Failure> {
+    if !app.ext.before.is_empty() {
+        let scope = crate::extensions::RequestScope(ctx.clone());
+        for hook in &app.ext.before {
+            match hook(&scope) {
+                Some(Ok(resp)) => return Err(Failure::Respond(resp)),
+                Some(Err(e)) => return Err(Failure::Http(e)),
+                None => {}
+            }
+        }
+    }
     for h in &app.before_request {
         let rv = call(app, h, Vec::new())?;
         if !rv.is_unit() {
@@ -223,18 +276,88 @@ fn dispatch_request(
             "no view function is registered for endpoint '{endpoint}'"
         ))
     })?;
-    let call_args = view
-        .handler
+    let handler = match &view.kind {
+        ViewKind::Script(h) => h,
+        ViewKind::Static => {
+            let filename = args
+                .get("filename")
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            return send_static(app, req, &app.root.join("static"), &filename);
+        }
+    };
+    let call_args = handler
         .params
         .iter()
         .map(|p| args.get(p.as_str()).cloned().unwrap_or(Dynamic::UNIT))
         .collect();
-    Ok(call(app, &view.handler, call_args)?)
+    Ok(call(app, handler, call_args)?)
+}
+
+/// Flask's `send_static_file`: `static/` beside the script, safe-joined,
+/// with `SEND_FILE_MAX_AGE_DEFAULT`.
+pub(crate) fn send_static(
+    app: &LoadedApp,
+    req: &Request,
+    dir: &std::path::Path,
+    filename: &str,
+) -> Result<Dynamic, Failure> {
+    let opts = crate::static_files::SendFileOptions {
+        max_age: app
+            .config
+            .get_int("SEND_FILE_MAX_AGE_DEFAULT")
+            .and_then(|n| u64::try_from(n).ok()),
+        ..crate::static_files::SendFileOptions::default()
+    };
+    crate::static_files::send_from_directory(dir, filename, req, &opts)
+        .map(|r| Dynamic::from(ResponseObj::new(r)))
+        .map_err(Failure::Http)
 }
 
 /// `after_request` handlers, last registered first; each gets the response
-/// and must return it (or another).
-fn process_response(app: &LoadedApp, response: Response) -> Result<Response, Failure> {
+/// and must return it (or another). Then the session is saved.
+fn process_response(
+    app: &LoadedApp,
+    ctx: &Arc<RequestContext>,
+    response: Response,
+) -> Result<Response, Failure> {
+    let mut response = run_after_request(app, response)?;
+    if !app.ext.after.is_empty() {
+        let scope = crate::extensions::RequestScope(ctx.clone());
+        for hook in app.ext.after.iter().rev() {
+            hook(&scope, &mut response);
+        }
+    }
+    save_session(app, ctx, &mut response)?;
+    Ok(response)
+}
+
+/// Writes the session cookie (and `Vary: Cookie`) when the session was used.
+fn save_session(
+    app: &LoadedApp,
+    ctx: &RequestContext,
+    response: &mut Response,
+) -> Result<(), Failure> {
+    let slot = ctx.session.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(session) = slot.as_ref() else {
+        return Ok(());
+    };
+    match crate::sessions::save_session(
+        &app.session_config,
+        session,
+        response,
+        crate::scripting::session_api::now(),
+    ) {
+        Ok(Some(warning)) => {
+            app.logger.log(Level::Warn, &warning);
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => Err(Failure::Invalid(format!("RuntimeError: {e}"))),
+    }
+}
+
+fn run_after_request(app: &LoadedApp, response: Response) -> Result<Response, Failure> {
     if app.after_request.is_empty() {
         return Ok(response);
     }
@@ -245,7 +368,7 @@ fn process_response(app: &LoadedApp, response: Response) -> Result<Response, Fai
             Some(r) => r,
             None => {
                 return Err(Failure::Invalid(format!(
-                    "after_request handler {} must return the response it was given (end it with the response variable)",
+                    "TypeError: after_request handler {} must return the response it was given (end it with the response variable)",
                     h.label
                 )))
             }
@@ -338,7 +461,54 @@ fn handle_exception(
     }
     log_exception(app, ctx, &app.render_error(&se));
     *error = Dynamic::from(se.to_string());
+    if app.debug && crate::debug::is_loopback(&ctx.request.remote_addr) {
+        return debug_page(app, Some(ctx), &se);
+    }
     internal_server_error(app, ctx, Some(se.to_string()), error)
+}
+
+/// The debug page as a 500 response.
+fn debug_page(app: &LoadedApp, ctx: Option<&RequestContext>, se: &ScriptError) -> Response {
+    let summary = ctx.map(|c| crate::debug::RequestSummary {
+        method: c.request.method.clone(),
+        path: c.request.full_path(),
+        endpoint: c.endpoint.lock().ok().and_then(|e| e.clone()),
+    });
+    let html = crate::debug::render_html(
+        se,
+        &|f| {
+            app.sources
+                .get(f)
+                .cloned()
+                .or_else(|| std::fs::read_to_string(f).ok())
+        },
+        summary.as_ref(),
+    );
+    Response::html(html).with_status(500)
+}
+
+/// While an edit does not load, debug mode answers local clients with the
+/// load error.
+pub(crate) fn broken_reload_response(
+    app: &LoadedApp,
+    req: &Request,
+    err: &crate::Error,
+) -> Response {
+    let se = match err {
+        crate::Error::Script { error, .. } => (**error).clone(),
+        other => ScriptError {
+            kind: crate::error::ScriptErrorKind::Syntax,
+            message: other.to_string(),
+            location: match other {
+                crate::Error::Setup { location, .. } => location.clone(),
+                _ => None,
+            },
+            frames: Vec::new(),
+        },
+    };
+    let mut resp = debug_page(app, None, &se);
+    finalize_wire(&mut resp, req.method == "HEAD");
+    resp
 }
 
 fn log_exception(app: &LoadedApp, ctx: &RequestContext, detail: &str) {
@@ -387,7 +557,14 @@ fn internal_server_error(
 
 /// `teardown_request` handlers, last registered first, with the error or
 /// `()`; their own failures are logged and never change the response.
-fn do_teardown_request(app: &LoadedApp, ctx: &RequestContext, error: Dynamic) {
+fn do_teardown_request(app: &LoadedApp, ctx: &Arc<RequestContext>, error: Dynamic) {
+    if !app.ext.teardown.is_empty() {
+        let scope = crate::extensions::RequestScope(ctx.clone());
+        let err = (!error.is_unit()).then(|| error.to_string());
+        for hook in app.ext.teardown.iter().rev() {
+            hook(&scope, err.as_deref());
+        }
+    }
     for h in app.teardown_request.iter().rev() {
         if let Err(e) = call(app, h, vec![error.clone()]) {
             let se = ScriptError::from_eval(&e, &app.file);

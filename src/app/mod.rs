@@ -21,6 +21,22 @@ use crate::scripting::engine::{self, EngineHook};
 use crate::scripting::SetupFailure;
 use setup::{Handler, SetupState, View};
 
+/// Stack reserved for script work. Rhai recurses on the native stack, and a
+/// debug build needs several MiB for the configured call depth; a script
+/// must never be able to overflow the stack of the thread it runs on (that
+/// aborts the process). Less than `SCRIPT_RED_ZONE` left on the caller's
+/// stack means the work moves to a fresh stack of `SCRIPT_STACK` (virtual
+/// memory: only the pages used are touched). Server workers are spawned
+/// with enough stack that this never triggers there.
+pub(crate) const SCRIPT_STACK: usize = 64 << 20;
+/// See [`SCRIPT_STACK`].
+pub(crate) const SCRIPT_RED_ZONE: usize = 48 << 20;
+
+/// Runs script work with enough native stack (see [`SCRIPT_STACK`]).
+pub(crate) fn with_script_stack<R>(f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(SCRIPT_RED_ZONE, SCRIPT_STACK, f)
+}
+
 /// Where an app's script comes from.
 #[derive(Debug, Clone)]
 enum AppSource {
@@ -41,6 +57,10 @@ pub(crate) struct LoadedApp {
     pub(crate) teardown_request: Vec<Handler>,
     pub(crate) config: Config,
     pub(crate) logger: Arc<AppLogger>,
+    /// The session settings, resolved from the config once at load.
+    pub(crate) session_config: crate::sessions::SessionConfig,
+    /// `templates/` beside the script, compiled templates cached.
+    pub(crate) templates: crate::templating::Templates,
     pub(crate) run_options: rhai::Map,
     /// The script's path as messages show it.
     pub(crate) file: String,
@@ -48,6 +68,14 @@ pub(crate) struct LoadedApp {
     pub(crate) root: PathBuf,
     /// Script sources by file, for error excerpts.
     pub(crate) sources: HashMap<String, String>,
+    /// Debug mode: reload on change, detailed error pages for local clients.
+    pub(crate) debug: bool,
+    /// The script and the modules it imported, for the reloader.
+    pub(crate) watched: Vec<PathBuf>,
+    /// Hooks and globals registered by extensions.
+    pub(crate) ext: crate::extensions::Registered,
+    /// `cli_command(name, handler)` registrations.
+    pub(crate) cli_commands: BTreeMap<String, Handler>,
 }
 
 impl std::fmt::Debug for LoadedApp {
@@ -62,6 +90,7 @@ impl std::fmt::Debug for LoadedApp {
 #[derive(Clone, Default)]
 struct AppOptions {
     hooks: Vec<EngineHook>,
+    extensions: Vec<Arc<dyn crate::extensions::Extension>>,
     config: Vec<(String, Dynamic)>,
 }
 
@@ -96,7 +125,28 @@ impl LoadedApp {
             file: file.clone(),
             ..SetupState::default()
         }));
-        let mut engine = engine::build(&root, &setup, &config, &logger, &options.hooks);
+        add_static_route(&setup);
+        let imported = Arc::new(Mutex::new(Vec::new()));
+        let ext_globals = Arc::new(std::sync::OnceLock::new());
+        let mut engine = engine::build(
+            &root,
+            &setup,
+            &config,
+            &logger,
+            &options.hooks,
+            &imported,
+            &ext_globals,
+        );
+        let mut ext = crate::extensions::Registered::default();
+        for e in &options.extensions {
+            e.init_app(&mut crate::extensions::ExtensionSetup {
+                engine: &mut engine,
+                root: &root,
+                config: &config,
+                registered: &mut ext,
+            });
+        }
+        let _ = ext_globals.set(ext.globals.iter().cloned().collect::<HashMap<_, _>>());
         let sources = HashMap::from([(file.clone(), text.clone())]);
         let render = |e: ScriptError| {
             let rendered = e.render_text(&|f| sources.get(f).cloned());
@@ -167,7 +217,33 @@ impl LoadedApp {
             v => crate::scripting::api::parse_level(&v).unwrap_or(Level::Warn),
         };
         logger.set_level(level);
+        let auto_reload = debug || config.get_bool("TEMPLATES_AUTO_RELOAD");
+        let mut templates =
+            crate::templating::Templates::new(Some(root.join("templates")), auto_reload);
+        crate::scripting::template_api::install_globals(&mut templates);
+        for hook in &ext.templates {
+            hook(&mut templates);
+        }
+        let session_config = session_config(&config).map_err(|message| Error::Setup {
+            message,
+            location: None,
+        })?;
+        let mut watched = match source {
+            AppSource::File(p) => vec![p.clone()],
+            AppSource::Text { .. } => Vec::new(),
+        };
+        watched.extend(
+            imported
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .cloned(),
+        );
         Ok(LoadedApp {
+            debug,
+            watched,
+            ext,
+            cli_commands: std::mem::take(&mut s.cli_commands),
             engine,
             empty_ast: AST::empty(),
             url_map: std::mem::take(&mut s.url_map),
@@ -178,6 +254,8 @@ impl LoadedApp {
             teardown_request: std::mem::take(&mut s.teardown_request),
             config,
             logger,
+            session_config,
+            templates,
             run_options: std::mem::take(&mut s.run_options),
             file,
             root,
@@ -189,6 +267,88 @@ impl LoadedApp {
     pub(crate) fn render_error(&self, e: &ScriptError) -> String {
         e.render_text(&|f| self.sources.get(f).cloned())
     }
+}
+
+/// Flask adds `/static/<path:filename>` (endpoint `static`) before anything
+/// else, so it is the first rule and `url_for("static", ...)` always works.
+fn add_static_route(setup: &setup::Setup) {
+    let mut s = setup::lock(setup);
+    let added = s.url_map.add(crate::routing::RuleSpec {
+        rule: "/static/<path:filename>".to_owned(),
+        endpoint: "static".to_owned(),
+        methods: None,
+        defaults: indexmap::IndexMap::new(),
+        strict_slashes: None,
+        provide_automatic_options: true,
+    });
+    debug_assert!(added.is_ok(), "the static rule is valid");
+    s.views.insert(
+        "static".to_owned(),
+        View {
+            kind: setup::ViewKind::Static,
+            max_operations: None,
+        },
+    );
+}
+
+/// The session settings from the config (Flask's `SESSION_COOKIE_*`,
+/// `SECRET_KEY`, `SECRET_KEY_FALLBACKS`, `PERMANENT_SESSION_LIFETIME`).
+fn session_config(config: &Config) -> Result<crate::sessions::SessionConfig, String> {
+    use crate::sessions::SessionConfig;
+    use crate::signing::Digest;
+    let key_bytes = |v: &Dynamic| -> Option<Vec<u8>> {
+        if v.is_unit() {
+            None
+        } else if let Some(b) = v.read_lock::<rhai::Blob>() {
+            Some(b.to_vec())
+        } else {
+            Some(v.to_string().into_bytes())
+        }
+    };
+    let fallbacks = match config.get("SECRET_KEY_FALLBACKS") {
+        v if v.is_unit() => Vec::new(),
+        v => match v.read_lock::<rhai::Array>() {
+            Some(a) => a.iter().filter_map(key_bytes).collect(),
+            None => {
+                return Err(
+                    "config.SECRET_KEY_FALLBACKS must be an array of old keys, oldest first"
+                        .to_owned(),
+                )
+            }
+        },
+    };
+    let digest = match config.get_str("SESSION_DIGEST").as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("sha256") => Digest::Sha256,
+        Some("sha1") => Digest::Sha1,
+        Some(other) => {
+            return Err(format!(
+                "config.SESSION_DIGEST is '{other}'; use \"sha256\" (the default) or \"sha1\" (to share sessions with an unmodified Flask app)"
+            ))
+        }
+    };
+    let path = config
+        .get_str("SESSION_COOKIE_PATH")
+        .or_else(|| config.get_str("APPLICATION_ROOT"))
+        .unwrap_or_else(|| "/".to_owned());
+    Ok(SessionConfig {
+        secret_key: key_bytes(&config.get("SECRET_KEY")),
+        fallback_keys: fallbacks,
+        cookie_name: config
+            .get_str("SESSION_COOKIE_NAME")
+            .unwrap_or_else(|| "session".to_owned()),
+        domain: config.get_str("SESSION_COOKIE_DOMAIN"),
+        path,
+        httponly: config.get_bool("SESSION_COOKIE_HTTPONLY"),
+        secure: config.get_bool("SESSION_COOKIE_SECURE"),
+        samesite: config.get_str("SESSION_COOKIE_SAMESITE"),
+        partitioned: config.get_bool("SESSION_COOKIE_PARTITIONED"),
+        permanent_lifetime: config
+            .get_int("PERMANENT_SESSION_LIFETIME")
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(31 * 24 * 3600),
+        refresh_each_request: config.get_bool("SESSION_REFRESH_EACH_REQUEST"),
+        digest,
+    })
 }
 
 /// Refuses script functions that would replace a host method: Rhai lets a
@@ -243,6 +403,34 @@ struct AppShared {
     source: AppSource,
     options: AppOptions,
     middleware: RwLock<Vec<Arc<dyn Middleware>>>,
+    reload: Mutex<ReloadState>,
+}
+
+/// The debug-mode reloader's memory: when it last looked, what the watched
+/// files looked like, and the compile error of a broken edit (served as the
+/// error page until the file is fixed).
+struct ReloadState {
+    checked: std::time::Instant,
+    stamps: Vec<FileStamp>,
+    error: Option<Arc<Error>>,
+}
+
+/// How often the reloader looks at the files, at most.
+const RELOAD_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+type FileStamp = (PathBuf, Option<(std::time::SystemTime, u64)>);
+
+fn stamps(files: &[PathBuf]) -> Vec<FileStamp> {
+    files
+        .iter()
+        .map(|p| {
+            let meta = std::fs::metadata(p).ok();
+            (
+                p.clone(),
+                meta.and_then(|m| Some((m.modified().ok()?, m.len()))),
+            )
+        })
+        .collect()
 }
 
 /// A loaded Rhai app: call it with a [`Request`] and get a [`Response`],
@@ -263,9 +451,16 @@ impl std::fmt::Debug for App {
 
 /// Builds an [`App`]: register Rust functions and types for its scripts
 /// and set configuration before the script is loaded.
-#[derive(Default)]
 pub struct AppBuilder {
     options: AppOptions,
+}
+
+impl Default for AppBuilder {
+    fn default() -> Self {
+        AppBuilder::bare()
+            .extension(crate::ext::sqlite::Sqlite)
+            .extension(crate::ext::csrf::Csrf)
+    }
 }
 
 impl std::fmt::Debug for AppBuilder {
@@ -277,9 +472,24 @@ impl std::fmt::Debug for AppBuilder {
 }
 
 impl AppBuilder {
-    /// A builder with nothing registered.
+    /// A builder with the first-party extensions (`db`, `csrf_protect`),
+    /// as `flaskrs-host` runs apps.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A builder with no extension at all.
+    pub fn bare() -> Self {
+        AppBuilder {
+            options: AppOptions::default(),
+        }
+    }
+
+    /// Adds an extension (Flask's `ext.init_app(app)`); see
+    /// [`crate::extensions`].
+    pub fn extension(mut self, ext: impl crate::extensions::Extension) -> Self {
+        self.options.extensions.push(Arc::new(ext));
+        self
     }
 
     /// Registers Rust functions, types or modules for the app's scripts.
@@ -315,13 +525,19 @@ impl AppBuilder {
 
 impl App {
     fn load(source: AppSource, options: AppOptions) -> Result<App, Error> {
-        let loaded = LoadedApp::load(&source, &options)?;
+        let loaded = with_script_stack(|| LoadedApp::load(&source, &options))?;
+        let reload = ReloadState {
+            checked: std::time::Instant::now(),
+            stamps: stamps(&loaded.watched),
+            error: None,
+        };
         Ok(App {
             shared: Arc::new(AppShared {
                 current: RwLock::new(Arc::new(loaded)),
                 source,
                 options,
                 middleware: RwLock::new(Vec::new()),
+                reload: Mutex::new(reload),
             }),
         })
     }
@@ -353,13 +569,65 @@ impl App {
     /// atomically; on failure the running version stays and the error is
     /// returned.
     pub fn reload(&self) -> Result<(), Error> {
-        let fresh = LoadedApp::load(&self.shared.source, &self.shared.options)?;
+        let fresh =
+            with_script_stack(|| LoadedApp::load(&self.shared.source, &self.shared.options))?;
+        let mut state = self.shared.reload.lock().unwrap_or_else(|e| e.into_inner());
+        state.stamps = stamps(&fresh.watched);
+        state.error = None;
         *self
             .shared
             .current
             .write()
             .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
         Ok(())
+    }
+
+    /// Debug mode's reloader, run before a request: when the script or a
+    /// module it imports changed, load the new version and swap it in
+    /// (requests in flight keep theirs). A version that does not load
+    /// leaves the last good one in place; its error is returned for every
+    /// request until the files change again.
+    fn reload_if_changed(&self) -> Option<Arc<Error>> {
+        let mut state = self.shared.reload.lock().unwrap_or_else(|e| e.into_inner());
+        if state.checked.elapsed() < RELOAD_CHECK_INTERVAL {
+            return state.error.clone();
+        }
+        state.checked = std::time::Instant::now();
+        let files: Vec<PathBuf> = state.stamps.iter().map(|(p, _)| p.clone()).collect();
+        let now = stamps(&files);
+        if now == state.stamps {
+            return state.error.clone();
+        }
+        state.stamps = now;
+        match with_script_stack(|| LoadedApp::load(&self.shared.source, &self.shared.options)) {
+            Ok(fresh) => {
+                state.stamps = stamps(&fresh.watched);
+                state.error = None;
+                fresh.logger.log(
+                    Level::Info,
+                    &format!(" * Detected change in '{}', reloading", fresh.file),
+                );
+                *self
+                    .shared
+                    .current
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
+                None
+            }
+            Err(e) => {
+                let current = self.current();
+                current.logger.log(
+                    Level::Error,
+                    &format!(
+                        "Reloading '{}' failed; still serving the last good version:\n{e}",
+                        current.file
+                    ),
+                );
+                let e = Arc::new(e);
+                state.error = Some(e.clone());
+                Some(e)
+            }
+        }
     }
 
     /// Wraps the app in middleware (the twin of
@@ -389,11 +657,24 @@ impl App {
         match chain.split_last() {
             Some((outer, rest)) => outer.handle(request, &|r| self.handle_through(rest, r)),
             None => {
+                if self.current().debug && matches!(self.shared.source, AppSource::File(_)) {
+                    // A broken edit: the developer's own browser sees the error;
+                    // anyone else keeps being served by the last good version.
+                    if let Some(err) = self.reload_if_changed() {
+                        if crate::debug::is_loopback(&request.remote_addr) {
+                            return dispatch::broken_reload_response(
+                                &self.current(),
+                                &request,
+                                &err,
+                            );
+                        }
+                    }
+                }
                 let loaded = self.current();
                 let method = request.method.clone();
                 let path = request.path.clone();
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    dispatch::wsgi_app(&loaded, request)
+                    with_script_stack(|| dispatch::wsgi_app(&loaded, request))
                 }))
                 .unwrap_or_else(|panic| {
                     let why = panic
@@ -457,6 +738,62 @@ impl App {
                 rule: r.rule.clone(),
             })
             .collect()
+    }
+
+    /// The commands the script registered with `cli_command`, by name.
+    pub fn cli_commands(&self) -> Vec<String> {
+        self.current().cli_commands.keys().cloned().collect()
+    }
+
+    /// Runs a script command (Flask's `@app.cli.command`), outside any
+    /// request. A handler with one parameter gets `args` as an array; one
+    /// with none must get no arguments. Returns what the handler returned.
+    pub fn run_command(&self, name: &str, args: &[String]) -> Result<Dynamic, Error> {
+        let app = self.current();
+        let Some(h) = app.cli_commands.get(name) else {
+            let known: Vec<&str> = app.cli_commands.keys().map(String::as_str).collect();
+            return Err(Error::Setup {
+                message: format!(
+                    "No such command '{name}'. The script registers: {}",
+                    if known.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+                location: None,
+            });
+        };
+        let call_args: Vec<Dynamic> = match (h.params.len(), args.len()) {
+            (0, 0) => Vec::new(),
+            (1, _) => vec![Dynamic::from_array(args.iter().map(|a| Dynamic::from(a.clone())).collect())],
+            (0, n) => {
+                return Err(Error::Setup {
+                    message: format!("Command '{name}' takes no arguments, but {n} were given."),
+                    location: None,
+                })
+            }
+            (n, _) => {
+                return Err(Error::Setup {
+                    message: format!(
+                        "Command '{name}' must take no parameter or one (the array of arguments), not {n}."
+                    ),
+                    location: None,
+                })
+            }
+        };
+        with_script_stack(|| {
+            let _budget = crate::ctx::budget::start(u64::MAX, None);
+            dispatch::call_handler(&app, h, call_args)
+        })
+        .map_err(|e| {
+            let se = ScriptError::from_eval(&e, &app.file);
+            let rendered = app.render_error(&se);
+            Error::Script {
+                error: Box::new(se),
+                rendered,
+            }
+        })
     }
 
     /// A test client that drives this app without a socket.

@@ -25,12 +25,31 @@ pub(crate) struct Handler {
     pub(crate) label: String,
 }
 
-/// One view: its handler and per-route options.
+/// What answers an endpoint.
+#[derive(Debug, Clone)]
+pub(crate) enum ViewKind {
+    /// A script function or closure.
+    Script(Handler),
+    /// The built-in `static` endpoint: files from `static/`.
+    Static,
+}
+
+/// One view: what answers it and per-route options.
 #[derive(Debug, Clone)]
 pub(crate) struct View {
-    pub(crate) handler: Handler,
+    pub(crate) kind: ViewKind,
     /// `max_operations` given in the route's options.
     pub(crate) max_operations: Option<u64>,
+}
+
+impl View {
+    /// The script function behind the view, if it is one.
+    pub(crate) fn script_fn(&self) -> Option<&str> {
+        match &self.kind {
+            ViewKind::Script(h) => Some(&h.fn_name),
+            ViewKind::Static => None,
+        }
+    }
 }
 
 /// The registrations of one load of the script.
@@ -48,6 +67,8 @@ pub(crate) struct SetupState {
     pub(crate) teardown_request: Vec<Handler>,
     /// `run(#{...})` at the top level.
     pub(crate) run_options: Map,
+    /// `cli_command(name, handler)`.
+    pub(crate) cli_commands: BTreeMap<String, Handler>,
     /// Set once the app starts serving; setup methods refuse after that.
     pub(crate) finished: bool,
     pub(crate) closure_endpoints: usize,

@@ -205,7 +205,7 @@ fn closest_rule<'r>(
             + 0.01 * f64::from(u8::from(fits_values))
             + 0.01 * f64::from(u8::from(fits_method));
         // Python's `max` keeps the first of equal items.
-        if best.map_or(true, |(top, _)| score > top) {
+        if best.is_none_or(|(top, _)| score > top) {
             best = Some((score, rule));
         }
     }

@@ -461,7 +461,7 @@ impl Rule {
             && self
                 .defaults
                 .iter()
-                .all(|(k, d)| get(k).map_or(true, |v| v.py_eq(d)))
+                .all(|(k, d)| get(k).is_none_or(|v| v.py_eq(d)))
     }
 
     /// Werkzeug's `Rule.provides_defaults_for`.

@@ -9,8 +9,9 @@ use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext}
 use super::convert::{to_json, to_route_values};
 use super::objects::{lock_map, GObj, LoggerObj, ResponseObj};
 use super::{abort_err, pure, runtime_err, setup_err, HttpAbort, ResponseAbort};
-use crate::app::setup::{self, call_place, check_view_params, is_closure, Setup, View};
+use crate::app::setup::{self, call_place, check_view_params, is_closure, Setup, View, ViewKind};
 use crate::config::Config;
+use crate::ctx::RequestContext;
 use crate::http::{HttpError, Response};
 use crate::logging::Level;
 use crate::routing::{RouteValue, RuleSpec};
@@ -92,7 +93,7 @@ fn add_route(
         None => f.fn_name().to_owned(),
     };
     if let Some(existing) = s.views.get(&endpoint) {
-        if existing.handler.fn_name != handler.fn_name {
+        if existing.script_fn() != Some(handler.fn_name.as_str()) {
             return Err(setup_err(format!(
                 "View function mapping is overwriting an existing endpoint function: {endpoint}"
             )));
@@ -129,7 +130,7 @@ fn add_route(
     s.views.insert(
         endpoint,
         View {
-            handler,
+            kind: ViewKind::Script(handler),
             max_operations,
         },
     );
@@ -170,75 +171,102 @@ fn add_hook(
     Ok(())
 }
 
-/// `url_for`: builds through the URL map of the running request (or, at the
-/// top level, of the routes registered so far, as `test_request_context`).
+/// The parts of `url_for`'s values that are not route values.
+struct UrlOptions {
+    external: bool,
+    anchor: Option<String>,
+    method: Option<String>,
+    scheme: Option<String>,
+    values: Vec<(String, RouteValue)>,
+}
+
+fn url_options(values: &Map) -> Result<UrlOptions, String> {
+    let mut o = UrlOptions {
+        external: false,
+        anchor: None,
+        method: None,
+        scheme: None,
+        values: Vec::new(),
+    };
+    for (k, v) in values {
+        match k.as_str() {
+            "_external" => o.external = crate::config::truthy(v),
+            "_anchor" => o.anchor = (!v.is_unit()).then(|| v.to_string()),
+            "_method" => o.method = (!v.is_unit()).then(|| v.to_string().to_ascii_uppercase()),
+            "_scheme" => o.scheme = (!v.is_unit()).then(|| v.to_string()),
+            _ => to_route_values(k, v, &mut o.values),
+        }
+    }
+    if o.scheme.is_some() && !o.external {
+        return Err("When specifying '_scheme', '_external' must be True.".to_owned());
+    }
+    Ok(o)
+}
+
+fn finish_url(o: UrlOptions, built: &str, host: &str, script_root: &str, scheme: &str) -> String {
+    let mut url = format!("{script_root}{built}");
+    if o.external {
+        url = format!("{}://{host}{url}", o.scheme.as_deref().unwrap_or(scheme));
+    }
+    if let Some(a) = o.anchor {
+        url.push('#');
+        url.push_str(&crate::urls::quote_fragment(&a));
+    }
+    url
+}
+
+/// `url_for` inside a request: the request's URL map, method, host and
+/// script root (also used by templates).
+pub(crate) fn url_for_in(
+    ctx: &RequestContext,
+    endpoint: &str,
+    values: &Map,
+) -> Result<String, String> {
+    let o = url_options(values)?;
+    let built = ctx
+        .app
+        .url_map
+        .build_with_default_method(
+            endpoint,
+            &o.values,
+            o.method.as_deref(),
+            &ctx.request.method,
+        )
+        .map_err(|e| e.to_string())?;
+    let r = &ctx.request;
+    Ok(finish_url(o, &built, r.host(), &r.script_root, &r.scheme))
+}
+
+/// `url_for`: in a request through [`url_for_in`]; at the top level through
+/// the routes registered so far, as under `test_request_context()`.
 fn url_for(
     setup: &Setup,
     config: &Config,
     endpoint: &str,
     values: &Map,
 ) -> Result<String, Box<EvalAltResult>> {
-    let mut external = false;
-    let mut anchor = None;
-    let mut method = None;
-    let mut scheme = None;
-    let mut route_values = Vec::new();
-    for (k, v) in values {
-        match k.as_str() {
-            "_external" => external = crate::config::truthy(v),
-            "_anchor" => anchor = (!v.is_unit()).then(|| v.to_string()),
-            "_method" => method = (!v.is_unit()).then(|| v.to_string().to_ascii_uppercase()),
-            "_scheme" => scheme = (!v.is_unit()).then(|| v.to_string()),
-            _ => to_route_values(k, v, &mut route_values),
-        }
+    if let Some(ctx) = crate::ctx::current() {
+        return url_for_in(&ctx, endpoint, values).map_err(runtime_err);
     }
-    if scheme.is_some() && !external {
-        return Err(runtime_err(
-            "When specifying '_scheme', '_external' must be True.",
-        ));
-    }
-    let ctx = crate::ctx::current();
-    let built = match &ctx {
-        Some(c) => c.app.url_map.build_with_default_method(
-            endpoint,
-            &route_values,
-            method.as_deref(),
-            &c.request.method,
-        ),
-        None => setup::lock(setup)
-            .url_map
-            .build(endpoint, &route_values, method.as_deref()),
-    }
-    .map_err(|e| runtime_err(e.to_string()))?;
-    let (host, script_root, req_scheme) = match &ctx {
-        Some(c) => (
-            c.request.host().to_owned(),
-            c.request.script_root.clone(),
-            c.request.scheme.clone(),
-        ),
-        None => {
-            let root = config.get_str("APPLICATION_ROOT").unwrap_or_default();
-            (
-                config
-                    .get_str("SERVER_NAME")
-                    .unwrap_or_else(|| "localhost".to_owned()),
-                root.trim_end_matches('/').to_owned(),
-                config
-                    .get_str("PREFERRED_URL_SCHEME")
-                    .unwrap_or_else(|| "http".to_owned()),
-            )
-        }
-    };
-    let mut url = format!("{script_root}{built}");
-    if external {
-        let scheme = scheme.unwrap_or(req_scheme);
-        url = format!("{scheme}://{host}{url}");
-    }
-    if let Some(a) = anchor {
-        url.push('#');
-        url.push_str(&crate::urls::quote_fragment(&a));
-    }
-    Ok(url)
+    let o = url_options(values).map_err(runtime_err)?;
+    let built = setup::lock(setup)
+        .url_map
+        .build(endpoint, &o.values, o.method.as_deref())
+        .map_err(|e| runtime_err(e.to_string()))?;
+    let host = config
+        .get_str("SERVER_NAME")
+        .unwrap_or_else(|| "localhost".to_owned());
+    let root = config.get_str("APPLICATION_ROOT").unwrap_or_default();
+    let scheme = config
+        .get_str("PREFERRED_URL_SCHEME")
+        .unwrap_or_else(|| "http".to_owned());
+    Ok(finish_url(
+        o,
+        &built,
+        &host,
+        root.trim_end_matches('/'),
+        &scheme,
+    ))
 }
 
 /// `abort(code)`: unknown codes are a LookupError in Flask, a 500 here.
@@ -323,6 +351,29 @@ pub(crate) fn register(
                 )));
             }
             st.error_handlers.insert(code, h);
+            Ok(())
+        },
+    );
+    let s = setup.clone();
+    engine.register_fn(
+        "cli_command",
+        move |ctx: NativeCallContext<'_>, name: &str, f: FnPtr| -> Result<(), Box<EvalAltResult>> {
+            let mut st = setup::lock(&s);
+            st.check_not_finished("cli_command").map_err(setup_err)?;
+            let place = call_place(&ctx, &st.file);
+            let h = st.handler(&f, None, place.as_ref()).map_err(setup_err)?;
+            if h.params.len() > 1 {
+                return Err(setup_err(format!(
+                    "command handler {} must take no parameter or one (the array of arguments)",
+                    h.label
+                )));
+            }
+            if matches!(name, "run" | "routes") {
+                return Err(setup_err(format!(
+                    "'{name}' is a built-in command; choose another name"
+                )));
+            }
+            st.cli_commands.insert(name.to_owned(), h);
             Ok(())
         },
     );

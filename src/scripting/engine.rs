@@ -18,7 +18,10 @@ use crate::logging::{AppLogger, Level};
 pub type EngineHook = Arc<dyn Fn(&mut Engine) + Send + Sync>;
 
 /// The modules in `stdlib/`, embedded so the binary works from any folder.
-pub(crate) const STDLIB: &[(&str, &str)] = &[("forms", include_str!("../../stdlib/forms.rhai"))];
+pub(crate) const STDLIB: &[(&str, &str)] = &[
+    ("auth", include_str!("../../stdlib/auth.rhai")),
+    ("forms", include_str!("../../stdlib/forms.rhai")),
+];
 
 /// Resolves `import "name"` to an embedded stdlib module, compiled once per
 /// engine with that engine (so its functions see the host API).
@@ -53,6 +56,35 @@ impl ModuleResolver for StdlibResolver {
     }
 }
 
+/// The app-folder module resolver, recording every file it resolves so the
+/// debug-mode reloader can watch the modules a script imports.
+struct TrackingResolver {
+    inner: FileModuleResolver,
+    seen: Arc<std::sync::Mutex<Vec<std::path::PathBuf>>>,
+}
+
+impl ModuleResolver for TrackingResolver {
+    fn resolve(
+        &self,
+        engine: &Engine,
+        source: Option<&str>,
+        path: &str,
+        pos: Position,
+    ) -> Result<Shared<Module>, Box<EvalAltResult>> {
+        let file = self
+            .inner
+            .get_file_path(path, source.map(Path::new).and_then(Path::parent));
+        let result = self.inner.resolve(engine, source, path, pos);
+        if result.is_ok() {
+            let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+            if !seen.contains(&file) {
+                seen.push(file);
+            }
+        }
+        result
+    }
+}
+
 /// Sets the engine's structural limits from the config; identical in debug
 /// and release builds (Rhai's own defaults differ between them).
 pub(crate) fn apply_limits(engine: &mut Engine, config: &Config) {
@@ -76,6 +108,8 @@ pub(crate) fn build(
     config: &Config,
     logger: &Arc<AppLogger>,
     hooks: &[EngineHook],
+    imported: &Arc<std::sync::Mutex<Vec<std::path::PathBuf>>>,
+    ext_globals: &Arc<std::sync::OnceLock<std::collections::HashMap<String, Dynamic>>>,
 ) -> Engine {
     let mut engine = Engine::new();
     apply_limits(&mut engine, config);
@@ -95,7 +129,7 @@ pub(crate) fn build(
         l.log(Level::Debug, text);
     });
 
-    let (c, l) = (config.clone(), logger.clone());
+    let (c, l, extg) = (config.clone(), logger.clone(), ext_globals.clone());
     #[allow(deprecated)] // `on_var` is marked volatile, not deprecated.
     engine.on_var(move |name, index, _ctx| {
         // A positive index is a local variable the parser already found.
@@ -108,20 +142,29 @@ pub(crate) fn build(
             // Proxies: they find the current request when used.
             "request" => Ok(Some(Dynamic::from(RequestObj))),
             "g" => Ok(Some(Dynamic::from(GObj))),
-            _ => Ok(None),
+            "session" => Ok(Some(Dynamic::from(super::session_api::SessionObj))),
+            other => Ok(extg.get().and_then(|m| m.get(other)).cloned()),
         }
     });
 
     let mut resolvers = ModuleResolversCollection::new();
     let mut files = FileModuleResolver::new_with_path(app_dir);
     files.enable_cache(true);
-    resolvers.push(files);
+    resolvers.push(TrackingResolver {
+        inner: files,
+        seen: imported.clone(),
+    });
     resolvers.push(StdlibResolver::default());
     engine.set_module_resolver(resolvers);
 
     super::request_api::register(&mut engine);
     super::response_api::register(&mut engine);
     super::api::register(&mut engine, setup, config, logger);
+    super::session_api::register(&mut engine);
+    super::template_api::register(&mut engine);
+    super::files_api::register(&mut engine);
+    super::upload_api::register(&mut engine);
+    super::security_api::register(&mut engine);
     for hook in hooks {
         hook(&mut engine);
     }
@@ -131,7 +174,9 @@ pub(crate) fn build(
 /// Names and arities of the host's methods on its own types, for the
 /// shadowing check: `(name, arity counting the receiver, signature)`.
 pub(crate) fn host_methods(engine: &Engine) -> Vec<(String, usize, String)> {
-    const HOST_TYPES: [&str; 10] = [
+    const HOST_TYPES: [&str; 12] = [
+        "FileMultiDict",
+        "FileStorage",
         "Request",
         "MultiDict",
         "Headers",

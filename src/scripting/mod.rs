@@ -5,9 +5,14 @@
 pub(crate) mod api;
 pub(crate) mod convert;
 pub(crate) mod engine;
+pub(crate) mod files_api;
 pub(crate) mod objects;
 pub(crate) mod request_api;
 pub(crate) mod response_api;
+pub(crate) mod security_api;
+pub(crate) mod session_api;
+pub(crate) mod template_api;
+pub(crate) mod upload_api;
 
 use rhai::{Dynamic, EvalAltResult, Position};
 
@@ -25,6 +30,7 @@ macro_rules! pure {
             .register_into_engine($engine, $f)
     };
 }
+#[allow(unused_imports)] // used by first-party extensions in crate::ext
 pub(crate) use pure;
 
 /// An HTTP error raised from a script (`abort(404)`, a missing form key):

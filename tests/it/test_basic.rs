@@ -244,5 +244,5 @@ fn global_constants_are_visible_in_handlers() {
 fn closures_get_endpoints_from_their_rule() {
     let a = app(r#"route("/user/<name>", |name| name); route("/", || "i");"#);
     let eps: Vec<String> = a.routes().into_iter().map(|r| r.endpoint).collect();
-    assert_eq!(eps, ["user_name", "index"]);
+    assert_eq!(eps, ["static", "user_name", "index"]);
 }

@@ -24,11 +24,12 @@ fn routes_prints_flasks_table() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "Endpoint           Methods  Rule                \n\
-         -----------------  -------  --------------------\n\
-         show_post          GET      /post/<int:post_id> \n\
-         show_subpath       GET      /path/<path:subpath>\n\
-         show_user_profile  GET      /user/<username>    \n"
+        "Endpoint           Methods  Rule                   \n\
+         -----------------  -------  -----------------------\n\
+         show_post          GET      /post/<int:post_id>    \n\
+         show_subpath       GET      /path/<path:subpath>   \n\
+         show_user_profile  GET      /user/<username>       \n\
+         static             GET      /static/<path:filename>\n"
     );
 }
 
@@ -140,4 +141,36 @@ fn serves_on_a_real_socket_and_stops_on_sigterm() {
     assert!(status.success());
     let code = child.0.wait().unwrap();
     assert_eq!(code.code(), Some(0));
+}
+
+#[test]
+fn script_commands_run_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = script(
+        &dir,
+        "app.rhai",
+        r#"fn init_db() { "Initialized the database." }
+           fn greet(args) { `hello ${args[0]}` }
+           cli_command("init-db", init_db);
+           cli_command("greet", greet);
+           route("/", || "x");"#,
+    );
+    let out = bin().arg(&p).arg("init-db").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Initialized the database.\n"
+    );
+    let out = bin().arg(&p).args(["greet", "ann"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello ann\n");
+    let out = bin().arg(&p).arg("nope").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Error: No such command 'nope'. The script registers: greet, init-db\n"
+    );
 }

@@ -97,3 +97,31 @@ fn escape_and_markup() {
     );
     assert_eq!(c.get("/m/x").text(), "<b>&lt;i&gt; <b>&lt;i&gt;");
 }
+
+#[test]
+fn header_injection_is_never_written() {
+    let a = app(
+        r#"route("/h", || ["x", #{ "X-Evil": "a\r\nSet-Cookie: pwned=1" }]);
+           route("/c", || { let r = make_response("x"); r.set_cookie("k", "v", #{ path: "/\r\nX: y" }); r });
+           route("/ok", || "fine");"#,
+    );
+    let logs = a.capture_logs();
+    let c = a.test_client();
+    for url in ["/h", "/c"] {
+        let r = c.get(url);
+        assert_eq!(r.status, 500, "{url}");
+        assert!(r.headers.iter().all(|(_, v)| !v.contains('\n')), "{url}");
+    }
+    assert!(
+        logs.text()
+            .contains("the response header \"X-Evil\" contains a CR, LF or NUL"),
+        "{}",
+        logs.text()
+    );
+    assert!(
+        logs.text().contains("the response header \"Set-Cookie\""),
+        "{}",
+        logs.text()
+    );
+    assert_eq!(c.get("/ok").text(), "fine");
+}
