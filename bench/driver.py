@@ -18,7 +18,8 @@ Settings (environment variables):
     BENCH_WRK_THREADS  wrk threads (1: leaves a core for the server)
     BENCH_THREADS      worker threads of flaskrs-host and the bare server
                        (flaskrs-host's own default: 2 per core, at least 8)
-    BENCH_SERVERS      comma list among flaskrs,gthread,sync,bare (all)
+    BENCH_SERVERS      comma list among flaskrs,gthread,sync,bare,alt (all)
+    BENCH_FLASKRS_ALT  another flaskrs-host binary, run as server "alt" (A/B)
     BENCH_ENDPOINTS    comma list among hello,user,page,counter,form,json,static (all)
     BENCH_OUT          where the report is written (bench/results/latest.md)
 """
@@ -125,7 +126,18 @@ def server_specs() -> list[ServerSpec]:
                    gunicorn + ["--workers", "2", "--worker-class", "sync", "app:app"]),
         ServerSpec("bare", f"bare tiny_http ({THREADS} threads)",
                    [str(bare_bin), "127.0.0.1:{port}", str(THREADS)], only=("hello",)),
-    ]
+    ] + alt_specs()
+
+
+def alt_specs() -> list[ServerSpec]:
+    """`BENCH_FLASKRS_ALT=/path/to/flaskrs-host` adds that binary as server
+    `alt`, measured in turn with the others: an A/B run of a change."""
+    alt = os.environ.get("BENCH_FLASKRS_ALT")
+    if not alt:
+        return []
+    return [ServerSpec("alt", f"flaskrs-host ALT ({Path(alt).name})",
+                       [alt, "run", str(BENCH / "app" / "bench.rhai"), "--host", "127.0.0.1",
+                        "--port", "{port}", "--threads", str(THREADS)])]
 
 
 # ---------------------------------------------------------------------------
@@ -414,43 +426,63 @@ class ServerRun:
     failed: str = ""
 
 
-def bench_server(spec: ServerSpec, endpoints: list[Endpoint], tmp: Path) -> ServerRun:
-    run = ServerRun(spec)
-    print(f"== {spec.label}", file=sys.stderr, flush=True)
-    started = start(spec)
-    if started is None:
-        run.failed = "did not start"
-        return run
-    run.first_ms = started.first_ms
-    port, pid = started.port, started.proc.pid
-    time.sleep(1.0)
-    run.idle_rss_kb = tree_rss_kb(pid)
+def start_all(specs: list[ServerSpec]) -> list[tuple[ServerRun, Started | None]]:
+    """Starts the servers one after the other (each start timed alone) and
+    leaves them all running, idle, for the interleaved measurements."""
+    out = []
+    for spec in specs:
+        run = ServerRun(spec)
+        print(f"== starting {spec.label}", file=sys.stderr, flush=True)
+        started = start(spec)
+        if started is None:
+            run.failed = "did not start"
+        else:
+            run.first_ms = started.first_ms
+            time.sleep(1.0)
+            run.idle_rss_kb = tree_rss_kb(started.proc.pid)
+        out.append((run, started))
+    return out
+
+
+def bench_all(specs: list[ServerSpec], endpoints: list[Endpoint], tmp: Path) -> list[ServerRun]:
+    """Measures every endpoint and mode on each server in turn, so that the
+    load other work puts on the machine drifts over all servers alike
+    instead of favouring whichever ran at a quiet moment."""
+    servers = start_all(specs)
     for ep in endpoints:
-        if spec.only and ep.key not in spec.only:
-            continue
-        cookie = ""
-        if ep.session:
-            _, _, cookie = fetch(port, ep)
-        status, body, _ = fetch(port, ep, cookie)
-        if status != 200:
-            run.missing[ep.key] = f"HTTP {status}" if status else "no answer"
-            print(f"   {ep.key}: skipped ({run.missing[ep.key]})", file=sys.stderr, flush=True)
-            continue
-        if ep.session and not cookie:
-            run.missing[ep.key] = "no session cookie set"
-            continue
-        run.bodies[ep.key] = body
-        if WARMUP > 0:
-            run_wrk(port, pid, ep, False, WARMUP, cookie, tmp)
+        live = []
+        for run, started in servers:
+            if started is None or (run.spec.only and ep.key not in run.spec.only):
+                continue
+            port = started.port
+            cookie = ""
+            if ep.session:
+                _, _, cookie = fetch(port, ep)
+            status, body, _ = fetch(port, ep, cookie)
+            if status != 200:
+                run.missing[ep.key] = f"HTTP {status}" if status else "no answer"
+            elif ep.session and not cookie:
+                run.missing[ep.key] = "no session cookie set"
+            if ep.key in run.missing:
+                print(f"   {run.spec.key:8} {ep.key}: skipped ({run.missing[ep.key]})",
+                      file=sys.stderr, flush=True)
+                continue
+            run.bodies[ep.key] = body
+            if WARMUP > 0:
+                run_wrk(port, started.proc.pid, ep, False, WARMUP, cookie, tmp)
+            live.append((run, started, cookie))
         for close in (False, True):
-            r = run_wrk(port, pid, ep, close, DURATION, cookie, tmp)
-            run.results[(ep.key, close)] = r
-            print(f"   {ep.key:8} {'close' if close else 'keep-alive':10} "
-                  f"{r.rps:10.0f} req/s  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms  "
-                  f"peak {r.peak_rss_kb / 1024:6.1f} MB {r.note}", file=sys.stderr, flush=True)
-    run.final_hwm_kb = sum(status_kb(p, "VmHWM") for p in tree(pid))
-    stop(started.proc)
-    return run
+            for run, started, cookie in live:
+                r = run_wrk(started.port, started.proc.pid, ep, close, DURATION, cookie, tmp)
+                run.results[(ep.key, close)] = r
+                print(f"   {run.spec.key:8} {ep.key:8} {'close' if close else 'keep-alive':10} "
+                      f"{r.rps:10.0f} req/s  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms  "
+                      f"peak {r.peak_rss_kb / 1024:6.1f} MB {r.note}", file=sys.stderr, flush=True)
+    for run, started in servers:
+        if started is not None:
+            run.final_hwm_kb = sum(status_kb(p, "VmHWM") for p in tree(started.proc.pid))
+            stop(started.proc)
+    return [run for run, _ in servers]
 
 
 # ---------------------------------------------------------------------------
@@ -504,7 +536,7 @@ def machine() -> list[str]:
         f"Werkzeug {py_version('werkzeug')}, gunicorn {py_version('gunicorn')}",
         f"- Load: {cmd_version(['wrk', '--version'])}; {WRK_THREADS} thread(s), "
         f"{CONNECTIONS} connections, {DURATION} s per run after {WARMUP} s warm-up, "
-        f"127.0.0.1; one server at a time",
+        f"127.0.0.1; all servers up, measured in turn per endpoint and mode",
         f"- Load average at start / end: {LOAD_AT_START} / {loadavg()} "
         "(other work on the machine shares its cores)",
     ]
@@ -639,15 +671,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     atexit.register(cleanup)
-    wanted_servers = os.environ.get("BENCH_SERVERS", "flaskrs,gthread,sync,bare").split(",")
+    wanted_servers = os.environ.get("BENCH_SERVERS", "flaskrs,gthread,sync,bare,alt").split(",")
     wanted_eps = os.environ.get("BENCH_ENDPOINTS", ",".join(e.key for e in ENDPOINTS)).split(",")
     specs = [s for s in server_specs() if s.key in wanted_servers]
     endpoints = [e for e in ENDPOINTS if e.key in wanted_eps]
     runs = []
     try:
         with tempfile.TemporaryDirectory(prefix="flaskrs-bench-") as tmp:
-            for spec in specs:
-                runs.append(bench_server(spec, endpoints, Path(tmp)))
+            runs = bench_all(specs, endpoints, Path(tmp))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
