@@ -633,6 +633,11 @@ fn at_the_connection_cap_the_idle_make_room_and_the_busy_get_503() {
     assert!(srv.handle.as_ref().unwrap().open_connections() <= 9);
     healthy(srv.addr);
     drop(idle);
+    // Let the server see those go (and the healthy one close) first, so
+    // the cap below is filled by the busy connections alone.
+    assert!(wait_for(
+        || srv.handle.as_ref().unwrap().open_connections() == 0
+    ));
     // 8 connections in the middle of a head are busy: the next gets 503.
     let busy: Vec<TcpStream> = (0..8)
         .map(|_| {
