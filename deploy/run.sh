@@ -31,10 +31,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 INSTANCES=${DEPLOY_INSTANCES:-2}
 LOAD_CONNECTIONS=${DEPLOY_LOAD_CONNECTIONS:-32}
-[[ $INSTANCES =~ ^[0-9]+$ ]] && ((INSTANCES >= 2 && INSTANCES <= 16)) ||
-    { echo "deploy: DEPLOY_INSTANCES must be 2 to 16" >&2; exit 2; }
-[[ $LOAD_CONNECTIONS =~ ^[0-9]+$ ]] && ((LOAD_CONNECTIONS >= 1 && LOAD_CONNECTIONS <= 1024)) ||
-    { echo "deploy: DEPLOY_LOAD_CONNECTIONS must be 1 to 1024" >&2; exit 2; }
+if ! [[ $INSTANCES =~ ^[0-9]+$ ]] || ((INSTANCES < 2 || INSTANCES > 16)); then
+    echo "deploy: DEPLOY_INSTANCES must be 2 to 16" >&2
+    exit 2
+fi
+if ! [[ $LOAD_CONNECTIONS =~ ^[0-9]+$ ]] || ((LOAD_CONNECTIONS < 1 || LOAD_CONNECTIONS > 1024)); then
+    echo "deploy: DEPLOY_LOAD_CONNECTIONS must be 1 to 1024" >&2
+    exit 2
+fi
 
 log() { printf '[deploy %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 FAILED=0
@@ -263,7 +267,11 @@ else
     check "${L[requests]} requests through nginx during the restarts, $failed failed" test "$failed" = 0
 fi
 retried=$(grep -c 'upstream=[^ ]*, ' "$TMP/nginx/access.log" || true)
-echo "  nginx passed $retried requests on to another instance after a refused connection (proxy_next_upstream)"
+echo "  nginx passed $retried requests on to another instance (proxy_next_upstream)"
+refused=$(grep -c 'connect() failed (111' "$TMP/nginx/error.log" || true)
+closed=$(grep -c 'upstream prematurely closed' "$TMP/nginx/error.log" || true)
+echo "  of which: $refused connections refused by a stopping instance," \
+    "$closed requests closed unanswered by one (see README.md, \"Rolling restarts\")"
 for ((i = 0; i < INSTANCES; i++)); do
     n=$(grep -c "upstream=127.0.0.1:${PORTS[$i]} " "$TMP/nginx/access.log" || true)
     echo "  instance $i (127.0.0.1:${PORTS[$i]}) answered $n requests"

@@ -3,7 +3,7 @@
 127.0.0.1 and trickle bytes on each, reconnecting whenever the server closes
 one, for a bounded time. Standard library only.
 
-    slow_clients.py --port 5099 --clients 300 --seconds 60 [--mode head|body|mixed]
+    slow_clients.py --port 5099 --clients 300 --seconds 60 [--mode head|body|mixed] [--ramp 5]
 
 head:  a request head sent one byte per --interval seconds (slowloris); the
        server's header timeout answers 408 and closes, and the client
@@ -47,6 +47,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--interval", type=float, default=1.0)
     ap.add_argument("--mode", choices=["head", "body", "mixed"], default="head")
+    ap.add_argument("--ramp", type=float, default=5.0)
     args = ap.parse_args()
 
     sel = selectors.DefaultSelector()
@@ -94,8 +95,10 @@ def main():
 
     start = time.monotonic()
     end = start + args.seconds
+    # Clients first connect spread over --ramp seconds, so the server's
+    # timeouts do not close them all at the same moment ever after.
     for c in clients:
-        connect(c, start)
+        c.next_send = start + args.ramp * c.idx / max(1, args.clients)
 
     while True:
         now = time.monotonic()
@@ -146,7 +149,7 @@ def main():
         # connected again within the same pass.
         held = sum(1 for c in clients if c.sock is not None)
         stats["held_max"] = max(stats["held_max"], held)
-        if now - start > 2:
+        if now - start > args.ramp + 1:
             stats["held_min"] = held if stats["held_min"] is None else min(stats["held_min"], held)
 
     for c in clients:
