@@ -8,6 +8,7 @@ mod test_cli;
 mod test_debug;
 mod test_embedding;
 mod test_extensions;
+mod test_faults;
 mod test_flashing;
 mod test_flaskr;
 mod test_hooks;
