@@ -229,7 +229,13 @@ impl FrontDoor {
             }
             let late = Instant::now() >= until;
             for slot in conns {
-                if late || slot.idle_at().is_some() {
+                // An idle connection whose next request has already arrived
+                // is left to its thread, which serves that request and then
+                // closes (it sees `stopping`); closing it here would fail a
+                // request the client already sent (a POST a proxy cannot
+                // retry). What remains is the microseconds between this
+                // peek and the close.
+                if late || (slot.idle_at().is_some() && !has_pending_bytes(&slot.stream)) {
                     let _ = slot.stream.shutdown(Shutdown::Both);
                 }
             }
@@ -239,6 +245,16 @@ impl FrontDoor {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Whether bytes from the client wait unread on `stream` (a non-blocking
+/// peek: nothing is consumed and the connection's thread is not disturbed).
+fn has_pending_bytes(stream: &TcpStream) -> bool {
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 1];
+    matches!(
+        socket2::SockRef::from(stream).recv_with_flags(&mut buf, libc::MSG_PEEK | libc::MSG_DONTWAIT),
+        Ok(n) if n > 0
+    )
 }
 
 fn accept_loop(gate: &Arc<Gate>, listener: &TcpListener) {
@@ -338,6 +354,25 @@ mod tests {
         assert_eq!(connection_cap(1024, Some(1024)), (1024 - 48) / 4);
         assert_eq!(connection_cap(1024, Some(128)), 20);
         assert_eq!(connection_cap(1024, Some(10)), 1);
+    }
+
+    #[test]
+    fn pending_bytes_are_seen_without_being_consumed() {
+        use std::io::{Read, Write};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        assert!(!has_pending_bytes(&server));
+        client.write_all(b"GET").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !has_pending_bytes(&server) {
+            assert!(Instant::now() < deadline, "the bytes never showed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let mut buf = [0u8; 3];
+        server.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"GET");
+        assert!(!has_pending_bytes(&server));
     }
 
     #[test]
