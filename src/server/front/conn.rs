@@ -11,12 +11,21 @@ use std::time::{Duration, Instant};
 
 use super::chunked::Dechunker;
 use super::head::{self, Framing, Head, Reject, Scan, Scanner};
-use super::relay::relay;
+use super::relay::{peek, relay, wait_readable, Boundaries, OneRequest};
 use super::{Gate, Slot};
 use crate::server::access_log;
 
 /// Bytes read from the client per `read`.
 const READ_SIZE: usize = 16 * 1024;
+
+/// Bytes of an answer read from tiny_http per `read`.
+const ANSWER_READ_SIZE: usize = 64 * 1024;
+
+/// The largest body forwarded in one piece with its head when it is all
+/// here already. The private socket's buffer (over 200 KiB by default on
+/// Linux) takes it without tiny_http reading, so writing it cannot wait on
+/// an app that answers before it reads (see [`Conn::run`]).
+const INLINE_BODY_MAX: usize = READ_SIZE;
 
 /// How long a closing connection keeps reading what the client still sends,
 /// so that closing does not reset the connection before the client has read
@@ -94,11 +103,17 @@ enum BodyEnd {
     Refuse(Reject),
 }
 
-/// The private connection to tiny_http and its relay.
+/// The private connection to tiny_http.
 struct Upstream {
     stream: Arc<UnixStream>,
     /// Forwarding to it failed: bodies are read and dropped.
     broken: bool,
+    /// A relay thread reads it (until tiny_http closes it); otherwise the
+    /// connection thread reads each answer itself.
+    relayed: bool,
+    /// The last byte of the last answer is still unread in the socket
+    /// (it was relayed already); see [`Conn::relay_answer`].
+    held: bool,
 }
 
 pub(crate) struct Conn<'a> {
@@ -109,6 +124,10 @@ pub(crate) struct Conn<'a> {
     /// The read timeout currently set on the client socket.
     timeout: Option<Duration>,
     peer: String,
+    /// The request being forwarded (reused across requests).
+    out: Vec<u8>,
+    /// An answer being relayed (reused across requests).
+    answer: Vec<u8>,
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -128,6 +147,8 @@ impl<'a> Conn<'a> {
             // Accepted sockets inherit the listener's timeout.
             timeout: gate.listener_timeout,
             peer: slot.peer.ip().to_string(),
+            out: Vec::with_capacity(1024),
+            answer: Vec::new(),
         }
     }
 
@@ -143,6 +164,21 @@ impl<'a> Conn<'a> {
     }
 
     /// Serves requests until the connection ends.
+    ///
+    /// A request whose body is all here already (most are: no body at all)
+    /// is forwarded in one write, and this thread reads tiny_http's answer
+    /// and writes it to the client itself before it reads the next request.
+    /// That costs no thread hand-off, and keeps pipelined requests answered
+    /// in order by construction.
+    ///
+    /// A body still to come is streamed by this thread while a relay
+    /// thread copies the answer: the app may answer before it reads the
+    /// body (an error, `100 Continue`), and the client may wait for that
+    /// answer before it sends more, so one thread cannot do both. The relay
+    /// reads the private connection until its end: such a request closes
+    /// the private connection after it (tiny_http also leaves an unread
+    /// chunked body in its socket, where it would be parsed as the next
+    /// request), and the next request opens a fresh one.
     pub(crate) fn run(mut self) {
         let mut first = true;
         loop {
@@ -154,11 +190,21 @@ impl<'a> Conn<'a> {
             first = false;
             let stopping = self.gate.stopping.load(Ordering::SeqCst);
             let last = !head.keep_alive || stopping;
-            // tiny_http leaves an unread chunked body in its socket and
-            // would parse it as the next request: such a private connection
-            // is never used again.
-            let close_up = last || head.framing == Framing::Chunked;
-            if let Err(end) = self.forward(&head, close_up) {
+            let here = match head.framing {
+                Framing::None => Some(0),
+                Framing::Length(n) => usize::try_from(n)
+                    .ok()
+                    .filter(|&n| n <= INLINE_BODY_MAX && n <= self.buf.bytes().len()),
+                Framing::Chunked => None,
+            };
+            if let Some(body) = here {
+                match self.exchange(&head, body, last) {
+                    Ok(()) if !last => continue,
+                    Ok(()) => return self.close(None),
+                    Err(status) => return self.close(status),
+                }
+            }
+            if let Err(end) = self.forward(&head) {
                 let status = match end {
                     BodyEnd::Gone => None,
                     BodyEnd::Timeout => Some(408),
@@ -169,12 +215,139 @@ impl<'a> Conn<'a> {
                 };
                 return self.abort_request(status);
             }
-            if close_up {
-                self.slot.track.wait_relay_end();
+            self.slot.track.wait_relay_end();
+            self.up = None;
+            if last {
+                return self.close(None);
+            }
+        }
+    }
+
+    /// Forwards a request with its `body` bytes (already buffered) and
+    /// relays the answer. `Err` ends the connection, answering the status
+    /// if there is one.
+    fn exchange(&mut self, head: &Head, body: usize, last: bool) -> Result<(), Option<u16>> {
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        head.forward_into(&mut out, &self.peer, last);
+        out.extend_from_slice(&self.buf.bytes()[..body]);
+        self.buf.consume(body);
+        let sent = self.send_inline(&out);
+        self.out = out;
+        let up = match sent {
+            Ok(up) => up,
+            Err(e) => {
+                log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
                 self.up = None;
-                if last {
-                    return self.close(None);
+                return Err(Some(503));
+            }
+        };
+        let answered = self.relay_answer(&up, head.method == "HEAD");
+        if answered.is_err() {
+            self.up = None;
+        }
+        answered
+    }
+
+    /// Writes `request` to the private connection, opening one if there is
+    /// none.
+    fn send_inline(&mut self, request: &[u8]) -> io::Result<Arc<UnixStream>> {
+        let up = match &self.up {
+            Some(up) => up.stream.clone(),
+            None => {
+                let stream = self.connect()?;
+                self.up = Some(Upstream {
+                    stream: stream.clone(),
+                    broken: false,
+                    relayed: false,
+                    held: false,
+                });
+                stream
+            }
+        };
+        (&*up).write_all(request)?;
+        // Taken only now: see `relay_answer`.
+        self.take_held()?;
+        Ok(up)
+    }
+
+    /// Reads the byte held back from the last answer, if any.
+    fn take_held(&mut self) -> io::Result<()> {
+        if let Some(up) = self.up.as_mut().filter(|up| up.held) {
+            let mut byte = [0u8; 1];
+            (&*up.stream).read_exact(&mut byte)?;
+            up.held = false;
+        }
+        Ok(())
+    }
+
+    /// Copies tiny_http's answer to the one request in flight to the
+    /// client, up to its last byte.
+    ///
+    /// The last byte is left in the socket until the next request was
+    /// written. Why: Linux wakes every thread asleep on a Unix socket when
+    /// what it wrote is consumed (`unix_write_space`), and tiny_http's
+    /// connection thread sleeps in `read` on its end, waiting for the next
+    /// request, when its answer is read here. Taking that answer's last
+    /// byte (which frees it) would wake that thread for nothing, one
+    /// needless context switch per request. Taken right after the next
+    /// request was written, the thread is awake anyway. So the end of an
+    /// answer is peeked, relayed, and consumed one byte short.
+    fn relay_answer(&mut self, up: &UnixStream, is_head: bool) -> Result<(), Option<u16>> {
+        if self.answer.is_empty() {
+            self.answer = vec![0; ANSWER_READ_SIZE];
+        }
+        let mut bounds = Boundaries::default();
+        let mut one = OneRequest {
+            is_head,
+            done: false,
+        };
+        loop {
+            match wait_readable(up, Some(ANSWER_STALL)) {
+                Ok(true) => {}
+                Ok(false) => {
+                    log::error!(target: "flaskrs::server", "{}: no answer from the app server within {ANSWER_STALL:?}", self.peer);
+                    return Err(None);
                 }
+                Err(_) => return Err(None),
+            }
+            // Only a piece that may hold the answer's end is peeked.
+            let may_end = bounds
+                .body_left()
+                .is_none_or(|left| left <= self.answer.len() as u64);
+            let read = if may_end {
+                peek(up, &mut self.answer)
+            } else {
+                (&*up).read(&mut self.answer)
+            };
+            let n = match read {
+                // tiny_http ended the connection: a request it did not
+                // answer never will be. (An unframed answer also ends here.)
+                Ok(0) => return Err(None),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Err(None),
+            };
+            let data = &self.answer[..n];
+            if self.client().write_all(data).is_err() {
+                // The client is gone or stopped reading.
+                let _ = self.client().shutdown(Shutdown::Both);
+                return Err(None);
+            }
+            bounds.feed(data, &mut one);
+            let done = one.done && !bounds.in_response();
+            if may_end {
+                // Take what was peeked, but for the last byte of an answer.
+                let take = if done { n - 1 } else { n };
+                if (&*up).read_exact(&mut self.answer[..take]).is_err() {
+                    return Err(None);
+                }
+            }
+            if done {
+                if let Some(up) = &mut self.up {
+                    up.held = true;
+                }
+                return Ok(());
             }
         }
     }
@@ -191,12 +364,12 @@ impl<'a> Conn<'a> {
             match scanner.feed(self.buf.bytes(), limits) {
                 Ok(Scan::Complete(n)) => {
                     let parsed = head::parse(&self.buf.bytes()[..n], limits);
-                    let line = head::request_line_parts(&self.buf.bytes()[..n]);
+                    if let Err(r) = &parsed {
+                        let line = head::request_line_parts(&self.buf.bytes()[..n]);
+                        self.log_refusal(&line, r);
+                    }
                     self.buf.consume(n);
-                    return parsed.map_err(|r| {
-                        self.log_refusal(&line, &r);
-                        NoHead::Refuse(r)
-                    });
+                    return parsed.map_err(NoHead::Refuse);
                 }
                 Ok(Scan::More) => {}
                 Err(r) => {
@@ -271,15 +444,22 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// The private connection, opened (with its relay) when needed.
-    fn upstream(&mut self) -> io::Result<Arc<UnixStream>> {
-        if let Some(up) = &self.up {
-            if self.slot.track.lock().relaying {
-                return Ok(up.stream.clone());
-            }
-        }
-        let stream = Arc::new(UnixStream::connect(&self.gate.private_path)?);
+    /// A new private connection.
+    fn connect(&self) -> io::Result<Arc<UnixStream>> {
+        let stream = UnixStream::connect(&self.gate.private_path)?;
         stream.set_write_timeout(Some(self.gate.limits.send_timeout).filter(|d| !d.is_zero()))?;
+        Ok(Arc::new(stream))
+    }
+
+    /// The private connection, handed to a relay thread. Every answer on
+    /// it was relayed already: requests are only relayed by a thread when
+    /// none is in flight.
+    fn relayed_upstream(&mut self) -> io::Result<Arc<UnixStream>> {
+        self.take_held()?;
+        let stream = match self.up.take() {
+            Some(up) => up.stream,
+            None => self.connect()?,
+        };
         {
             let mut s = self.slot.track.lock();
             s.pending.clear();
@@ -300,6 +480,8 @@ impl<'a> Conn<'a> {
         self.up = Some(Upstream {
             stream: stream.clone(),
             broken: false,
+            relayed: true,
+            held: false,
         });
         Ok(stream)
     }
@@ -314,17 +496,18 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Forwards one request and its body.
-    fn forward(&mut self, head: &Head, close_up: bool) -> Result<(), BodyEnd> {
-        if let Err(e) = self.upstream() {
+    /// Forwards one request and streams its body, while a relay thread
+    /// copies the answer. The private connection is closed after it.
+    fn forward(&mut self, head: &Head) -> Result<(), BodyEnd> {
+        if let Err(e) = self.relayed_upstream() {
             log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
             return Err(BodyEnd::Refuse(Reject {
                 status: 503,
                 reason: "the app server is unreachable".to_owned(),
             }));
         }
-        self.slot.track.push(head.method == "HEAD", close_up);
-        let mut out = head.forward(&self.peer, close_up);
+        self.slot.track.push(head.method == "HEAD", true);
+        let mut out = head.forward(&self.peer, true);
         match head.framing {
             Framing::None | Framing::Length(0) => {
                 self.send_up(&out);
@@ -394,7 +577,7 @@ impl<'a> Conn<'a> {
     /// coming are relayed, then the front door answers `status` itself if
     /// the app did not answer this request, and closes.
     fn abort_request(mut self, status: Option<u16>) {
-        if let Some(up) = &self.up {
+        if let Some(up) = self.up.as_ref().filter(|up| up.relayed) {
             self.slot.track.lock().expect_eof = true;
             let _ = up.stream.shutdown(Shutdown::Write);
         }
@@ -411,7 +594,7 @@ impl<'a> Conn<'a> {
     /// relayed first, then `status` (if any) is written, then the socket is
     /// closed.
     fn close(mut self, status: Option<u16>) {
-        if let Some(up) = self.up.take() {
+        if let Some(up) = self.up.take().filter(|up| up.relayed) {
             self.slot.track.lock().expect_eof = true;
             let _ = up.stream.shutdown(Shutdown::Write);
             self.slot.track.wait_relay_end();

@@ -487,6 +487,13 @@ impl Head {
     /// after this request (`close_upstream`).
     pub(crate) fn forward(&self, peer: &str, close_upstream: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
+        self.forward_into(&mut out, peer, close_upstream);
+        out
+    }
+
+    /// [`Head::forward`], appended to `out` (a buffer reused across
+    /// requests).
+    pub(crate) fn forward_into(&self, out: &mut Vec<u8>, peer: &str, close_upstream: bool) {
         let version = match (self.version, close_upstream) {
             // tiny_http closes HTTP/1.0 connections without keep-alive.
             (Version::Http10, false) => "HTTP/1.0\r\nConnection: keep-alive",
@@ -515,7 +522,9 @@ impl Head {
         match self.framing {
             Framing::None => {}
             Framing::Length(n) => {
-                out.extend_from_slice(format!("Content-Length: {n}\r\n").as_bytes())
+                use std::io::Write as _;
+                // Writing to a Vec cannot fail.
+                let _ = write!(out, "Content-Length: {n}\r\n");
             }
             Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
         }
@@ -523,7 +532,6 @@ impl Head {
             out.extend_from_slice(b"Expect: 100-continue\r\n");
         }
         out.extend_from_slice(b"\r\n");
-        out
     }
 }
 

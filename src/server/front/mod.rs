@@ -18,15 +18,16 @@
 //!   hop-by-hop headers, the client address in a header only the front door
 //!   sets) and forwarded with exactly its body to tiny_http over a private
 //!   Unix socket, in a directory only this process's user can enter, kept
-//!   alive across requests; a relay thread copies the answers back
-//!   ([`relay`]) and tracks where each ends.
+//!   alive across requests. The connection thread reads each answer and
+//!   writes it to the client itself ([`conn`]); only a request whose body
+//!   is still to come gets a relay thread ([`relay`]), since the app may
+//!   answer before it reads that body. Both track where each answer ends.
 //!
-//! The price is a second hop: per request, two more thread wake-ups (this
-//! connection's thread and its relay) on top of tiny_http's two. Measured on
-//! 2 busy cores, 64 keep-alive clients, a "Hello World!" handler: 0.48 of a
-//! bare tiny_http server's throughput (the host on tiny_http directly: 0.87);
-//! an epoll relay with no parsing at all reached 0.62, the ceiling of any
-//! design that keeps tiny_http behind a relay.
+//! The price is a second hop. Per request, tiny_http's two thread wake-ups
+//! (its connection thread, a worker) plus two for this connection's thread
+//! (the client's request, tiny_http's answer). Linux adds needless ones on
+//! Unix sockets, which the front door avoids: see [`relay::wait_readable`]
+//! and `Conn::relay_answer`.
 
 mod chunked;
 mod conn;

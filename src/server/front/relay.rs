@@ -86,8 +86,23 @@ impl Track {
     pub(crate) fn all_answered(&self) -> bool {
         self.lock().pending.is_empty()
     }
+}
 
-    fn answered(&self) {
+/// Who learns where responses end: the [`Track`] shared with a relay
+/// thread, or the connection thread's own count when it relays inline.
+pub(crate) trait Answers {
+    /// Whether the oldest unanswered request was a HEAD request.
+    fn next_is_head(&self) -> bool;
+    /// The oldest unanswered request was answered in full.
+    fn answered(&mut self);
+}
+
+impl Answers for &Track {
+    fn next_is_head(&self) -> bool {
+        self.lock().pending.front().copied().unwrap_or(false)
+    }
+
+    fn answered(&mut self) {
         let mut s = self.lock();
         s.pending.pop_front();
         if s.pending.is_empty() {
@@ -96,9 +111,65 @@ impl Track {
     }
 }
 
+/// The one request a connection thread relays the answer of itself.
+#[derive(Debug, Default)]
+pub(crate) struct OneRequest {
+    /// It was a HEAD request.
+    pub is_head: bool,
+    /// Its answer went through in full.
+    pub done: bool,
+}
+
+impl Answers for OneRequest {
+    fn next_is_head(&self) -> bool {
+        self.is_head
+    }
+
+    fn answered(&mut self) {
+        self.done = true;
+    }
+}
+
+/// Waits until `fd` has something to read (or was closed), for up to
+/// `timeout` (`None`: no limit); false when the time ran out.
+///
+/// Why not a blocking `read`: a thread asleep in `read` on a Unix stream
+/// socket sits on the same wait queue as writers waiting for buffer space,
+/// and Linux wakes that queue each time the peer consumes what this end
+/// wrote (`unix_write_space`). So every forwarded request would wake the
+/// thread waiting for its answer once for nothing. `poll` waits filter
+/// wake-ups by event, and a `POLLIN` waiter sleeps through those.
+pub(crate) fn wait_readable(
+    fd: &impl std::os::fd::AsFd,
+    timeout: Option<Duration>,
+) -> std::io::Result<bool> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let ts = timeout.and_then(|t| Timespec::try_from(t).ok());
+    let mut fds = [PollFd::new(fd, PollFlags::IN)];
+    loop {
+        match poll(&mut fds, ts.as_ref()) {
+            Ok(n) => return Ok(n > 0),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Copies the bytes waiting in `s` into `buf` without taking them.
+pub(crate) fn peek(s: &UnixStream, buf: &mut [u8]) -> std::io::Result<usize> {
+    use rustix::net::{recv, RecvFlags};
+    loop {
+        match recv(s, &mut *buf, RecvFlags::PEEK) {
+            Ok((n, _)) => return Ok(n),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 /// Finds response boundaries in the relayed byte stream.
 #[derive(Debug, Default)]
-struct Boundaries {
+pub(crate) struct Boundaries {
     /// Bytes of the current response head.
     head: Vec<u8>,
     /// Body bytes left in the current response, once its head is read.
@@ -111,11 +182,18 @@ struct Boundaries {
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
 impl Boundaries {
-    fn in_response(&self) -> bool {
+    /// Whether the stream stopped inside a response.
+    pub(crate) fn in_response(&self) -> bool {
         self.unframed || self.body_left.is_some() || !self.head.is_empty()
     }
 
-    fn feed(&mut self, mut data: &[u8], track: &Track) {
+    /// Body bytes left in the current response, once its head was read.
+    pub(crate) fn body_left(&self) -> Option<u64> {
+        self.body_left
+    }
+
+    /// Looks at the next relayed bytes.
+    pub(crate) fn feed(&mut self, mut data: &[u8], track: &mut impl Answers) {
         while !data.is_empty() && !self.unframed {
             if let Some(left) = self.body_left {
                 let n = left.min(data.len() as u64);
@@ -141,8 +219,7 @@ impl Boundaries {
             };
             self.head.extend_from_slice(&data[..take]);
             data = &data[take..];
-            let is_head = track.lock().pending.front().copied().unwrap_or(false);
-            match frame(&self.head, is_head) {
+            match frame(&self.head, track.next_is_head()) {
                 Frame::Interim => {}
                 Frame::Body(0) => track.answered(),
                 Frame::Body(n) => self.body_left = Some(n),
@@ -214,6 +291,9 @@ pub(crate) fn relay(up: Arc<UnixStream>, client: Arc<TcpStream>, track: Arc<Trac
     let mut buf = vec![0u8; 16 * 1024];
     let mut bounds = Boundaries::default();
     loop {
+        if wait_readable(&*up, None).is_err() {
+            break;
+        }
         let n = match (&*up).read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -229,7 +309,7 @@ pub(crate) fn relay(up: Arc<UnixStream>, client: Arc<TcpStream>, track: Arc<Trac
             break;
         }
         track.note_progress();
-        bounds.feed(&buf[..n], &track);
+        bounds.feed(&buf[..n], &mut &*track);
     }
     let mut s = track.lock();
     s.relaying = false;
@@ -262,7 +342,7 @@ mod tests {
             let t = track(&[false, true, false]);
             let mut b = Boundaries::default();
             for piece in stream.chunks(split) {
-                b.feed(piece, &t);
+                b.feed(piece, &mut &t);
             }
             assert!(t.all_answered(), "split {split}");
             assert!(!b.in_response(), "split {split}");
@@ -273,10 +353,10 @@ mod tests {
     fn a_partial_response_is_in_flight() {
         let t = track(&[false]);
         let mut b = Boundaries::default();
-        b.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", &t);
+        b.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", &mut &t);
         assert!(!t.all_answered());
         assert!(b.in_response());
-        b.feed(b"lo", &t);
+        b.feed(b"lo", &mut &t);
         assert!(t.all_answered());
     }
 
@@ -286,7 +366,7 @@ mod tests {
         let mut b = Boundaries::default();
         b.feed(
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n",
-            &t,
+            &mut &t,
         );
         assert!(b.unframed && !t.all_answered());
     }
