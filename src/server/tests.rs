@@ -381,6 +381,27 @@ fn pipelined_requests_are_answered_in_order_and_bodies_still_to_come_are_streame
 }
 
 #[test]
+fn a_slow_answer_still_comes_before_the_pipelined_ones_after_it() {
+    // Two workers: the second request is done long before the first.
+    let server = start(|req: Request| {
+        if req.path == "/slow" {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        echo(req)
+    });
+    let mut s = connect(server.addr());
+    send(
+        &mut s,
+        "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(read_reply(&mut s, false).text().starts_with("GET /slow"));
+    assert!(read_reply(&mut s, false).text().starts_with("GET /fast"));
+    assert!(read_reply(&mut s, false).text().starts_with("GET /last"));
+    assert!(closed_within(&mut s, WAIT));
+    server.shutdown();
+}
+
+#[test]
 fn a_body_that_ends_early_is_400() {
     let server = start(body_echo);
     let mut s = connect(server.addr());

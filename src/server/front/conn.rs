@@ -11,21 +11,18 @@ use std::time::{Duration, Instant};
 
 use super::chunked::Dechunker;
 use super::head::{self, Framing, Head, Reject, Scan, Scanner};
-use super::relay::{peek, relay, wait_readable, Boundaries, OneRequest};
+use super::relay::relay;
 use super::{Gate, Slot};
 use crate::server::access_log;
 
 /// Bytes read from the client per `read`.
 const READ_SIZE: usize = 16 * 1024;
 
-/// Bytes of an answer read from tiny_http per `read`.
-const ANSWER_READ_SIZE: usize = 64 * 1024;
-
 /// The largest body forwarded in one piece with its head when it is all
 /// here already. The private socket's buffer (over 200 KiB by default on
 /// Linux) takes it without tiny_http reading, so writing it cannot wait on
 /// an app that answers before it reads (see [`Conn::run`]).
-const INLINE_BODY_MAX: usize = READ_SIZE;
+const DIRECT_BODY_MAX: usize = READ_SIZE;
 
 /// How long a closing connection keeps reading what the client still sends,
 /// so that closing does not reset the connection before the client has read
@@ -109,16 +106,15 @@ struct Upstream {
     /// Forwarding to it failed: bodies are read and dropped.
     broken: bool,
     /// A relay thread reads it (until tiny_http closes it); otherwise the
-    /// connection thread reads each answer itself.
+    /// workers write the answers to the client themselves.
     relayed: bool,
-    /// The last byte of the last answer is still unread in the socket
-    /// (it was relayed already); see [`Conn::relay_answer`].
-    held: bool,
 }
 
 pub(crate) struct Conn<'a> {
     gate: &'a Gate,
     slot: &'a Arc<Slot>,
+    /// This connection's id among the gate's connections.
+    id: u64,
     buf: InBuf,
     up: Option<Upstream>,
     /// The read timeout currently set on the client socket.
@@ -126,8 +122,6 @@ pub(crate) struct Conn<'a> {
     peer: String,
     /// The request being forwarded (reused across requests).
     out: Vec<u8>,
-    /// An answer being relayed (reused across requests).
-    answer: Vec<u8>,
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -138,17 +132,17 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 impl<'a> Conn<'a> {
-    pub(crate) fn new(gate: &'a Gate, slot: &'a Arc<Slot>) -> Self {
+    pub(crate) fn new(gate: &'a Gate, slot: &'a Arc<Slot>, id: u64) -> Self {
         Conn {
             gate,
             slot,
+            id,
             buf: InBuf::new(),
             up: None,
             // Accepted sockets inherit the listener's timeout.
             timeout: gate.listener_timeout,
             peer: slot.peer.ip().to_string(),
             out: Vec::with_capacity(1024),
-            answer: Vec::new(),
         }
     }
 
@@ -166,19 +160,21 @@ impl<'a> Conn<'a> {
     /// Serves requests until the connection ends.
     ///
     /// A request whose body is all here already (most are: no body at all)
-    /// is forwarded in one write, and this thread reads tiny_http's answer
-    /// and writes it to the client itself before it reads the next request.
-    /// That costs no thread hand-off, and keeps pipelined requests answered
-    /// in order by construction.
+    /// is forwarded *direct*: in one write, naming this connection, and the
+    /// worker that serves it writes the answer to the client socket itself
+    /// (in request order: tiny_http's own sequencing of answers decides when
+    /// it may, see `exchange`). This thread goes straight back to reading
+    /// the client. Per request that is one thread wake-up here on top of
+    /// tiny_http's two, where relaying the answer took two.
     ///
     /// A body still to come is streamed by this thread while a relay
     /// thread copies the answer: the app may answer before it reads the
     /// body (an error, `100 Continue`), and the client may wait for that
-    /// answer before it sends more, so one thread cannot do both. The relay
-    /// reads the private connection until its end: such a request closes
-    /// the private connection after it (tiny_http also leaves an unread
-    /// chunked body in its socket, where it would be parsed as the next
-    /// request), and the next request opens a fresh one.
+    /// answer before it sends more, so one thread cannot do both. It waits
+    /// until every answer before it was written, and gets a private
+    /// connection of its own: the relay reads it until tiny_http closes it
+    /// after this request (tiny_http also leaves an unread chunked body in
+    /// its socket, where it would be parsed as the next request).
     pub(crate) fn run(mut self) {
         let mut first = true;
         loop {
@@ -194,15 +190,22 @@ impl<'a> Conn<'a> {
                 Framing::None => Some(0),
                 Framing::Length(n) => usize::try_from(n)
                     .ok()
-                    .filter(|&n| n <= INLINE_BODY_MAX && n <= self.buf.bytes().len()),
+                    .filter(|&n| n <= DIRECT_BODY_MAX && n <= self.buf.bytes().len()),
                 Framing::Chunked => None,
             };
             if let Some(body) = here {
-                match self.exchange(&head, body, last) {
-                    Ok(()) if !last => continue,
-                    Ok(()) => return self.close(None),
-                    Err(status) => return self.close(status),
+                if let Err(e) = self.forward_direct(&head, body, last) {
+                    log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
+                    self.up = None;
+                    return self.close(Some(503));
                 }
+                if last {
+                    return self.close(None);
+                }
+                continue;
+            }
+            if !self.slot.track.wait_answered(ANSWER_STALL) {
+                return self.close(None);
             }
             if let Err(end) = self.forward(&head) {
                 let status = match end {
@@ -223,35 +226,28 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Forwards a request with its `body` bytes (already buffered) and
-    /// relays the answer. `Err` ends the connection, answering the status
-    /// if there is one.
-    fn exchange(&mut self, head: &Head, body: usize, last: bool) -> Result<(), Option<u16>> {
+    /// Forwards a request with its `body` bytes (already buffered), for a
+    /// worker to answer directly to the client.
+    fn forward_direct(&mut self, head: &Head, body: usize, last: bool) -> io::Result<()> {
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        head.forward_into(&mut out, &self.peer, last);
+        head.forward_into(&mut out, &self.peer, last, Some(self.id));
         out.extend_from_slice(&self.buf.bytes()[..body]);
         self.buf.consume(body);
-        let sent = self.send_inline(&out);
+        // Recorded first: the answer may be written before `write` returns.
+        self.slot.track.push(head.method == "HEAD", false);
+        let sent = self.send_direct(&out);
         self.out = out;
-        let up = match sent {
-            Ok(up) => up,
-            Err(e) => {
-                log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
-                self.up = None;
-                return Err(Some(503));
-            }
-        };
-        let answered = self.relay_answer(&up, head.method == "HEAD");
-        if answered.is_err() {
-            self.up = None;
+        if sent.is_err() {
+            // An incomplete request is never dispatched by tiny_http.
+            self.slot.track.unpush();
         }
-        answered
+        sent
     }
 
     /// Writes `request` to the private connection, opening one if there is
     /// none.
-    fn send_inline(&mut self, request: &[u8]) -> io::Result<Arc<UnixStream>> {
+    fn send_direct(&mut self, request: &[u8]) -> io::Result<()> {
         let up = match &self.up {
             Some(up) => up.stream.clone(),
             None => {
@@ -260,96 +256,11 @@ impl<'a> Conn<'a> {
                     stream: stream.clone(),
                     broken: false,
                     relayed: false,
-                    held: false,
                 });
                 stream
             }
         };
-        (&*up).write_all(request)?;
-        // Taken only now: see `relay_answer`.
-        self.take_held()?;
-        Ok(up)
-    }
-
-    /// Reads the byte held back from the last answer, if any.
-    fn take_held(&mut self) -> io::Result<()> {
-        if let Some(up) = self.up.as_mut().filter(|up| up.held) {
-            let mut byte = [0u8; 1];
-            (&*up.stream).read_exact(&mut byte)?;
-            up.held = false;
-        }
-        Ok(())
-    }
-
-    /// Copies tiny_http's answer to the one request in flight to the
-    /// client, up to its last byte.
-    ///
-    /// The last byte is left in the socket until the next request was
-    /// written. Why: Linux wakes every thread asleep on a Unix socket when
-    /// what it wrote is consumed (`unix_write_space`), and tiny_http's
-    /// connection thread sleeps in `read` on its end, waiting for the next
-    /// request, when its answer is read here. Taking that answer's last
-    /// byte (which frees it) would wake that thread for nothing, one
-    /// needless context switch per request. Taken right after the next
-    /// request was written, the thread is awake anyway. So the end of an
-    /// answer is peeked, relayed, and consumed one byte short.
-    fn relay_answer(&mut self, up: &UnixStream, is_head: bool) -> Result<(), Option<u16>> {
-        if self.answer.is_empty() {
-            self.answer = vec![0; ANSWER_READ_SIZE];
-        }
-        let mut bounds = Boundaries::default();
-        let mut one = OneRequest {
-            is_head,
-            done: false,
-        };
-        loop {
-            match wait_readable(up, Some(ANSWER_STALL)) {
-                Ok(true) => {}
-                Ok(false) => {
-                    log::error!(target: "flaskrs::server", "{}: no answer from the app server within {ANSWER_STALL:?}", self.peer);
-                    return Err(None);
-                }
-                Err(_) => return Err(None),
-            }
-            // Only a piece that may hold the answer's end is peeked.
-            let may_end = bounds
-                .body_left()
-                .is_none_or(|left| left <= self.answer.len() as u64);
-            let read = if may_end {
-                peek(up, &mut self.answer)
-            } else {
-                (&*up).read(&mut self.answer)
-            };
-            let n = match read {
-                // tiny_http ended the connection: a request it did not
-                // answer never will be. (An unframed answer also ends here.)
-                Ok(0) => return Err(None),
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => return Err(None),
-            };
-            let data = &self.answer[..n];
-            if self.client().write_all(data).is_err() {
-                // The client is gone or stopped reading.
-                let _ = self.client().shutdown(Shutdown::Both);
-                return Err(None);
-            }
-            bounds.feed(data, &mut one);
-            let done = one.done && !bounds.in_response();
-            if may_end {
-                // Take what was peeked, but for the last byte of an answer.
-                let take = if done { n - 1 } else { n };
-                if (&*up).read_exact(&mut self.answer[..take]).is_err() {
-                    return Err(None);
-                }
-            }
-            if done {
-                if let Some(up) = &mut self.up {
-                    up.held = true;
-                }
-                return Ok(());
-            }
-        }
+        (&*up).write_all(request)
     }
 
     /// Reads the next request head. The first one must be complete within
@@ -451,18 +362,16 @@ impl<'a> Conn<'a> {
         Ok(Arc::new(stream))
     }
 
-    /// The private connection, handed to a relay thread. Every answer on
-    /// it was relayed already: requests are only relayed by a thread when
-    /// none is in flight.
+    /// A fresh private connection, read by a relay thread. (One used for
+    /// direct answers may hold bytes tiny_http wrote on its own, such as
+    /// the 500 it sends for a request dropped unanswered: nobody reads it.)
     fn relayed_upstream(&mut self) -> io::Result<Arc<UnixStream>> {
-        self.take_held()?;
-        let stream = match self.up.take() {
-            Some(up) => up.stream,
-            None => self.connect()?,
-        };
+        self.up = None;
+        let stream = self.connect()?;
         {
             let mut s = self.slot.track.lock();
             s.pending.clear();
+            s.unanswered = false;
             s.relaying = true;
             s.cut = false;
             s.expect_eof = false;
@@ -481,7 +390,6 @@ impl<'a> Conn<'a> {
             stream: stream.clone(),
             broken: false,
             relayed: true,
-            held: false,
         });
         Ok(stream)
     }
@@ -584,24 +492,27 @@ impl<'a> Conn<'a> {
         self.slot.track.wait_relay_end();
         let answered = {
             let s = self.slot.track.lock();
-            s.pending.is_empty() || s.cut
+            !s.unanswered || s.cut
         };
         self.up = None;
         self.close(if answered { None } else { status });
     }
 
     /// Ends the connection: the answers still coming from tiny_http are
-    /// relayed first, then `status` (if any) is written, then the socket is
-    /// closed.
+    /// relayed (or written by the workers) first, then `status` (if any) is
+    /// written, then the socket is closed.
     fn close(mut self, status: Option<u16>) {
         if let Some(up) = self.up.take().filter(|up| up.relayed) {
             self.slot.track.lock().expect_eof = true;
             let _ = up.stream.shutdown(Shutdown::Write);
             self.slot.track.wait_relay_end();
         }
+        // Answers the workers still owe go first. If they stall, the
+        // client cannot be told anything in order any more.
+        let flushed = self.slot.track.wait_answered(ANSWER_STALL);
         let mut answered = false;
         if let Some(status) = status {
-            if !self.slot.track.lock().cut {
+            if flushed && !self.slot.track.lock().cut {
                 answered = self
                     .client()
                     .write_all(&super::error_response(status))

@@ -66,9 +66,28 @@ pub(crate) struct Gate {
     /// The read timeout accepted sockets inherit from the listener.
     pub listener_timeout: Option<Duration>,
     pool: Pool,
-    conns: Mutex<HashMap<u64, Arc<Slot>>>,
+    conns: Arc<Conns>,
     next_id: AtomicU64,
     cap: usize,
+}
+
+/// The open client connections by id, shared with the workers: a worker
+/// writes the answer to a request forwarded with a connection id to that
+/// connection's socket itself (see `conn`).
+#[derive(Default)]
+pub(crate) struct Conns {
+    map: Mutex<HashMap<u64, Arc<Slot>>>,
+}
+
+impl Conns {
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<Slot>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The connection with this id, while it is open.
+    pub(crate) fn get(&self, id: u64) -> Option<Arc<Slot>> {
+        self.lock().get(&id).cloned()
+    }
 }
 
 /// One client connection, as the accept loop sees it.
@@ -150,7 +169,7 @@ pub(crate) fn error_response(status: u16) -> Vec<u8> {
 
 impl Gate {
     fn conns(&self) -> MutexGuard<'_, HashMap<u64, Arc<Slot>>> {
-        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+        self.conns.lock()
     }
 
     /// Closes the connection idle the longest; false when none is idle.
@@ -178,6 +197,7 @@ impl FrontDoor {
         private_path: PathBuf,
         limits: ServerLimits,
         log_requests: bool,
+        conns: Arc<Conns>,
     ) -> io::Result<FrontDoor> {
         let cap = connection_cap(limits.max_connections, descriptor_limit());
         let gate = Arc::new(Gate {
@@ -187,7 +207,7 @@ impl FrontDoor {
             log_requests,
             stopping: AtomicBool::new(false),
             pool: Pool::new("flaskrs-conn"),
-            conns: Mutex::new(HashMap::new()),
+            conns,
             next_id: AtomicU64::new(0),
             cap,
         });
@@ -291,8 +311,9 @@ fn admit(gate: &Arc<Gate>, stream: TcpStream, peer: SocketAddr) {
     let (g, s) = (gate.clone(), slot.clone());
     let spawned = gate.pool.spawn(move || {
         let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            conn::Conn::new(&g, &s).run();
+            conn::Conn::new(&g, &s, id).run();
         }));
+
         if served.is_err() {
             log::error!(target: "flaskrs::server", "a connection handler panicked; the connection was closed");
             let _ = s.stream.shutdown(Shutdown::Both);

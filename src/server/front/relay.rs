@@ -49,6 +49,12 @@ pub(crate) struct TrackState {
     /// The private connection is expected to end (the last request told
     /// tiny_http to close, or the front door shut it).
     pub expect_eof: bool,
+    /// The relay ended before every request on its connection was
+    /// answered.
+    pub unanswered: bool,
+    /// Threads waiting for `pending` to empty (so answers need not wake
+    /// anyone when nobody waits).
+    waiters: usize,
 }
 
 impl Track {
@@ -58,6 +64,8 @@ impl Track {
 
     /// Records a forwarded request.
     pub(crate) fn push(&self, is_head: bool, last: bool) {
+        // The answer's stall clock starts at the request.
+        self.note_progress();
         let mut s = self.lock();
         s.pending.push_back(is_head);
         s.expect_eof |= last;
@@ -66,9 +74,45 @@ impl Track {
     /// Blocks until the relay has ended.
     pub(crate) fn wait_relay_end(&self) {
         let mut s = self.lock();
+        s.waiters += 1;
         while s.relaying {
             s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner());
         }
+        s.waiters -= 1;
+    }
+
+    /// Blocks until every forwarded request was answered; false when no
+    /// answer made progress for `stall`.
+    pub(crate) fn wait_answered(&self, stall: Duration) -> bool {
+        let mut s = self.lock();
+        s.waiters += 1;
+        let mut done = true;
+        while !s.pending.is_empty() {
+            let since = self.since_progress();
+            if since >= stall {
+                done = false;
+                break;
+            }
+            s = self
+                .cv
+                .wait_timeout(s, stall - since)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        s.waiters -= 1;
+        done
+    }
+
+    /// Forgets the newest request: it never reached tiny_http.
+    pub(crate) fn unpush(&self) {
+        self.lock().pending.pop_back();
+    }
+
+    /// A worker wrote the answer to the oldest request in flight.
+    pub(crate) fn answer_written(&self) {
+        self.note_progress();
+        let mut me = self;
+        me.answered();
     }
 
     /// How long ago the relay last wrote to the client (or the track began).
@@ -105,28 +149,9 @@ impl Answers for &Track {
     fn answered(&mut self) {
         let mut s = self.lock();
         s.pending.pop_front();
-        if s.pending.is_empty() {
+        if s.pending.is_empty() && s.waiters > 0 {
             self.cv.notify_all();
         }
-    }
-}
-
-/// The one request a connection thread relays the answer of itself.
-#[derive(Debug, Default)]
-pub(crate) struct OneRequest {
-    /// It was a HEAD request.
-    pub is_head: bool,
-    /// Its answer went through in full.
-    pub done: bool,
-}
-
-impl Answers for OneRequest {
-    fn next_is_head(&self) -> bool {
-        self.is_head
-    }
-
-    fn answered(&mut self) {
-        self.done = true;
     }
 }
 
@@ -155,18 +180,6 @@ pub(crate) fn wait_readable(
     }
 }
 
-/// Copies the bytes waiting in `s` into `buf` without taking them.
-pub(crate) fn peek(s: &UnixStream, buf: &mut [u8]) -> std::io::Result<usize> {
-    use rustix::net::{recv, RecvFlags};
-    loop {
-        match recv(s, &mut *buf, RecvFlags::PEEK) {
-            Ok((n, _)) => return Ok(n),
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
 /// Finds response boundaries in the relayed byte stream.
 #[derive(Debug, Default)]
 pub(crate) struct Boundaries {
@@ -185,11 +198,6 @@ impl Boundaries {
     /// Whether the stream stopped inside a response.
     pub(crate) fn in_response(&self) -> bool {
         self.unframed || self.body_left.is_some() || !self.head.is_empty()
-    }
-
-    /// Body bytes left in the current response, once its head was read.
-    pub(crate) fn body_left(&self) -> Option<u64> {
-        self.body_left
     }
 
     /// Looks at the next relayed bytes.
@@ -314,6 +322,9 @@ pub(crate) fn relay(up: Arc<UnixStream>, client: Arc<TcpStream>, track: Arc<Trac
     let mut s = track.lock();
     s.relaying = false;
     s.cut = bounds.in_response();
+    // Nothing forwarded on this connection will be answered any more.
+    s.unanswered = !s.pending.is_empty();
+    s.pending.clear();
     if !s.expect_eof || s.cut {
         // tiny_http ended the connection on its own: requests forwarded on
         // it may never be answered, so the client must not wait for them.
