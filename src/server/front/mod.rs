@@ -18,16 +18,18 @@
 //!   hop-by-hop headers, the client address in a header only the front door
 //!   sets) and forwarded with exactly its body to tiny_http over a private
 //!   Unix socket, in a directory only this process's user can enter, kept
-//!   alive across requests. The connection thread reads each answer and
-//!   writes it to the client itself ([`conn`]); only a request whose body
-//!   is still to come gets a relay thread ([`relay`]), since the app may
-//!   answer before it reads that body. Both track where each answer ends.
+//!   alive across requests. When the whole body is there (most requests:
+//!   no body at all), the head names the client connection, and the worker
+//!   that serves it writes tiny_http's answer to the client socket itself
+//!   ([`Conns`], `exchange`). A request whose body is still to come gets a
+//!   relay thread instead ([`relay`]), since the app may answer before it
+//!   reads that body; the relay tracks where each answer ends.
 //!
-//! The price is a second hop. Per request, tiny_http's two thread wake-ups
-//! (its connection thread, a worker) plus two for this connection's thread
-//! (the client's request, tiny_http's answer). Linux adds needless ones on
-//! Unix sockets, which the front door avoids: see [`relay::wait_readable`]
-//! and `Conn::relay_answer`.
+//! The price of the second hop: per request, one wake-up of this
+//! connection's thread on top of tiny_http's two (its connection thread and
+//! a worker). Measured on 2 busy cores, 64 keep-alive clients, a "Hello
+//! World!" handler: about 2.4 context switches per request against 2 for a
+//! bare tiny_http server, where relaying every answer cost 5 to 6.
 
 mod chunked;
 mod conn;

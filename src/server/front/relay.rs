@@ -111,8 +111,21 @@ impl Track {
     /// A worker wrote the answer to the oldest request in flight.
     pub(crate) fn answer_written(&self) {
         self.note_progress();
-        let mut me = self;
-        me.answered();
+        self.answered();
+    }
+
+    /// Whether the oldest unanswered request was a HEAD request.
+    fn next_is_head(&self) -> bool {
+        self.lock().pending.front().copied().unwrap_or(false)
+    }
+
+    /// The oldest unanswered request was answered in full.
+    fn answered(&self) {
+        let mut s = self.lock();
+        s.pending.pop_front();
+        if s.pending.is_empty() && s.waiters > 0 {
+            self.cv.notify_all();
+        }
     }
 
     /// How long ago the relay last wrote to the client (or the track began).
@@ -129,29 +142,6 @@ impl Track {
     /// Whether every forwarded request was answered.
     pub(crate) fn all_answered(&self) -> bool {
         self.lock().pending.is_empty()
-    }
-}
-
-/// Who learns where responses end: the [`Track`] shared with a relay
-/// thread, or the connection thread's own count when it relays inline.
-pub(crate) trait Answers {
-    /// Whether the oldest unanswered request was a HEAD request.
-    fn next_is_head(&self) -> bool;
-    /// The oldest unanswered request was answered in full.
-    fn answered(&mut self);
-}
-
-impl Answers for &Track {
-    fn next_is_head(&self) -> bool {
-        self.lock().pending.front().copied().unwrap_or(false)
-    }
-
-    fn answered(&mut self) {
-        let mut s = self.lock();
-        s.pending.pop_front();
-        if s.pending.is_empty() && s.waiters > 0 {
-            self.cv.notify_all();
-        }
     }
 }
 
@@ -201,7 +191,7 @@ impl Boundaries {
     }
 
     /// Looks at the next relayed bytes.
-    pub(crate) fn feed(&mut self, mut data: &[u8], track: &mut impl Answers) {
+    pub(crate) fn feed(&mut self, mut data: &[u8], track: &Track) {
         while !data.is_empty() && !self.unframed {
             if let Some(left) = self.body_left {
                 let n = left.min(data.len() as u64);
@@ -317,7 +307,7 @@ pub(crate) fn relay(up: Arc<UnixStream>, client: Arc<TcpStream>, track: Arc<Trac
             break;
         }
         track.note_progress();
-        bounds.feed(&buf[..n], &mut &*track);
+        bounds.feed(&buf[..n], &track);
     }
     let mut s = track.lock();
     s.relaying = false;
@@ -353,7 +343,7 @@ mod tests {
             let t = track(&[false, true, false]);
             let mut b = Boundaries::default();
             for piece in stream.chunks(split) {
-                b.feed(piece, &mut &t);
+                b.feed(piece, &t);
             }
             assert!(t.all_answered(), "split {split}");
             assert!(!b.in_response(), "split {split}");
@@ -364,10 +354,10 @@ mod tests {
     fn a_partial_response_is_in_flight() {
         let t = track(&[false]);
         let mut b = Boundaries::default();
-        b.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", &mut &t);
+        b.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", &t);
         assert!(!t.all_answered());
         assert!(b.in_response());
-        b.feed(b"lo", &mut &t);
+        b.feed(b"lo", &t);
         assert!(t.all_answered());
     }
 
@@ -377,7 +367,7 @@ mod tests {
         let mut b = Boundaries::default();
         b.feed(
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n",
-            &mut &t,
+            &t,
         );
         assert!(b.unframed && !t.all_answered());
     }
