@@ -194,7 +194,7 @@ impl<'a> Conn<'a> {
                 Framing::Chunked => None,
             };
             if let Some(body) = here {
-                if let Err(e) = self.forward_direct(&head, body, last) {
+                if let Err(e) = self.forward_direct(&head, body) {
                     log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
                     self.up = None;
                     return self.close(Some(503));
@@ -228,10 +228,12 @@ impl<'a> Conn<'a> {
 
     /// Forwards a request with its `body` bytes (already buffered), for a
     /// worker to answer directly to the client.
-    fn forward_direct(&mut self, head: &Head, body: usize, last: bool) -> io::Result<()> {
+    fn forward_direct(&mut self, head: &Head, body: usize) -> io::Result<()> {
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        head.forward_into(&mut out, &self.peer, last, Some(self.id));
+        // tiny_http is never told to close: the private connection outlives
+        // this client connection, as a spare for the next one.
+        head.forward_into(&mut out, &self.peer, false, Some(self.id));
         out.extend_from_slice(&self.buf.bytes()[..body]);
         self.buf.consume(body);
         // Recorded first: the answer may be written before `write` returns.
@@ -248,19 +250,28 @@ impl<'a> Conn<'a> {
     /// Writes `request` to the private connection, opening one if there is
     /// none.
     fn send_direct(&mut self, request: &[u8]) -> io::Result<()> {
-        let up = match &self.up {
-            Some(up) => up.stream.clone(),
-            None => {
-                let stream = self.connect()?;
+        if let Some(up) = &self.up {
+            return (&*up.stream).write_all(request);
+        }
+        if let Some(spare) = self.gate.take_spare() {
+            // A spare that tiny_http let go takes nothing; then a fresh one
+            // is used (nothing was dispatched).
+            if let Ok(n) = (&*spare).write(request) {
                 self.up = Some(Upstream {
-                    stream: stream.clone(),
+                    stream: spare.clone(),
                     broken: false,
                     relayed: false,
                 });
-                stream
+                return (&*spare).write_all(&request[n..]);
             }
-        };
-        (&*up).write_all(request)
+        }
+        let stream = self.connect()?;
+        self.up = Some(Upstream {
+            stream: stream.clone(),
+            broken: false,
+            relayed: false,
+        });
+        (&*stream).write_all(request)
     }
 
     /// Reads the next request head. The first one must be complete within
@@ -510,6 +521,11 @@ impl<'a> Conn<'a> {
         // Answers the workers still owe go first. If they stall, the
         // client cannot be told anything in order any more.
         let flushed = self.slot.track.wait_answered(ANSWER_STALL);
+        if let Some(up) = self.up.take() {
+            if flushed && !up.relayed && !up.broken {
+                self.gate.keep_spare(up.stream);
+            }
+        }
         let mut answered = false;
         if let Some(status) = status {
             if flushed && !self.slot.track.lock().cut {

@@ -40,6 +40,7 @@ mod relay;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -55,6 +56,9 @@ use relay::Track;
 /// the private connection, and the duplicate tiny_http makes of its end.
 const FDS_PER_CONNECTION: u64 = 4;
 
+/// Most spare private connections kept (see [`Gate::keep_spare`]).
+const MAX_SPARES: usize = 32;
+
 /// Descriptors kept for everything else (listeners, files the app opens,
 /// logging, the probe).
 const FDS_RESERVED: u64 = 48;
@@ -69,6 +73,11 @@ pub(crate) struct Gate {
     pub listener_timeout: Option<Duration>,
     pool: Pool,
     conns: Arc<Conns>,
+    /// Private connections kept from client connections that ended, for
+    /// the next ones: a client connection that sends one request (and
+    /// closes) is spared opening a private connection, and tiny_http a
+    /// thread start. Each counts against the connection cap.
+    spares: Mutex<Vec<Arc<UnixStream>>>,
     next_id: AtomicU64,
     cap: usize,
 }
@@ -174,6 +183,31 @@ impl Gate {
         self.conns.lock()
     }
 
+    fn spares(&self) -> MutexGuard<'_, Vec<Arc<UnixStream>>> {
+        self.spares.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A spare private connection, if there is one.
+    pub(crate) fn take_spare(&self) -> Option<Arc<UnixStream>> {
+        self.spares().pop()
+    }
+
+    /// Keeps `up` for a later client connection, if it is clean (tiny_http
+    /// wrote nothing on it that nobody read, and did not close it) and
+    /// there is room under the cap, counting the connection giving it back.
+    pub(crate) fn keep_spare(&self, up: Arc<UnixStream>) {
+        if self.stopping.load(Ordering::SeqCst)
+            || !matches!(relay::wait_readable(&*up, Some(Duration::ZERO)), Ok(false))
+        {
+            return;
+        }
+        let open = self.conns().len();
+        let mut spares = self.spares();
+        if open + spares.len() < self.cap && spares.len() < MAX_SPARES {
+            spares.push(up);
+        }
+    }
+
     /// Closes the connection idle the longest; false when none is idle.
     fn evict_idle(&self) -> bool {
         let conns = self.conns();
@@ -210,6 +244,7 @@ impl FrontDoor {
             stopping: AtomicBool::new(false),
             pool: Pool::new("flaskrs-conn"),
             conns,
+            spares: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
             cap,
         });
@@ -239,6 +274,7 @@ impl FrontDoor {
     /// busy ones finish their request for up to `grace`, then closes the rest.
     pub(crate) fn stop(&mut self, grace: Duration) {
         self.gate.stopping.store(true, Ordering::SeqCst);
+        self.gate.spares().clear();
         // Wakes `accept` with an error (Linux), ending the loop.
         let _ = socket2::SockRef::from(&*self.listener).shutdown(Shutdown::Read);
         if let Some(t) = self.accept.take() {
@@ -296,6 +332,12 @@ fn accept_loop(gate: &Arc<Gate>, listener: &TcpListener) {
 }
 
 fn admit(gate: &Arc<Gate>, stream: TcpStream, peer: SocketAddr) {
+    // Spares go first: they are the cheapest to give up.
+    while gate.conns().len() + gate.spares().len() >= gate.cap {
+        if gate.take_spare().is_none() {
+            break;
+        }
+    }
     if gate.conns().len() >= gate.cap && !gate.evict_idle() {
         refuse(stream);
         return;
@@ -362,6 +404,43 @@ mod tests {
         assert_eq!(connection_cap(1024, Some(1024)), (1024 - 48) / 4);
         assert_eq!(connection_cap(1024, Some(128)), 20);
         assert_eq!(connection_cap(1024, Some(10)), 1);
+    }
+
+    #[test]
+    fn only_clean_private_connections_are_kept_spare_within_the_cap() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let limits = ServerLimits {
+            max_connections: 2,
+            ..ServerLimits::default()
+        };
+        let conns = Arc::new(Conns::default());
+        let mut door = FrontDoor::start(
+            listener,
+            PathBuf::from("/nonexistent"),
+            limits,
+            false,
+            conns,
+        )
+        .unwrap();
+        let gate = door.gate.clone();
+        // tiny_http wrote something nobody read.
+        let (a, b) = UnixStream::pair().unwrap();
+        (&b).write_all(b"x").unwrap();
+        gate.keep_spare(Arc::new(a));
+        assert!(gate.take_spare().is_none());
+        // tiny_http closed it.
+        let (a, b) = UnixStream::pair().unwrap();
+        drop(b);
+        gate.keep_spare(Arc::new(a));
+        assert!(gate.take_spare().is_none());
+        // Clean ones, up to the cap.
+        let pairs: Vec<_> = (0..3).map(|_| UnixStream::pair().unwrap()).collect();
+        for (a, _) in &pairs {
+            gate.keep_spare(Arc::new(a.try_clone().unwrap()));
+        }
+        assert_eq!(gate.spares().len(), 2);
+        door.stop(Duration::ZERO);
+        assert!(gate.spares().is_empty());
     }
 
     #[test]
