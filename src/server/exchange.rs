@@ -2,14 +2,16 @@
 //! and canonically framed by the front door), the handler run with panics
 //! caught, the response checked and written, the access line logged.
 
-use std::io::{self, Cursor, Read};
+use std::io::{self, BufWriter, Cursor, Read, Write};
+use std::net::Shutdown;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::http::{Body, HttpError, Request, RequestBody, Response};
 
 use super::access_log;
-use super::front::head::PEER_HEADER;
+use super::front::head::{CONN_HEADER, PEER_HEADER};
+use super::front::{Conns, Slot as ClientSlot};
 use super::limits::ServerLimits;
 use super::{Handler, SERVER_HEADER};
 
@@ -20,7 +22,30 @@ pub(crate) struct Context {
     /// `host:port` as bound, for [`Request::server_name`].
     pub server_name: String,
     pub log_requests: bool,
+    /// The front door's client connections, for answers written direct.
+    pub conns: Arc<Conns>,
 }
+
+/// The client connection a request came from, when the front door asked
+/// for the answer to be written to it directly. If the answer is never
+/// written (a panic on the way), the connection is ended: the client must
+/// not wait for it, nor get later answers in its place.
+struct Direct {
+    client: Arc<ClientSlot>,
+    written: bool,
+}
+
+impl Drop for Direct {
+    fn drop(&mut self) {
+        if !self.written {
+            let _ = self.client.stream.shutdown(Shutdown::Both);
+            self.client.track.answer_written();
+        }
+    }
+}
+
+/// Bytes buffered per write to the client.
+const DIRECT_BUFFER: usize = 16 * 1024;
 
 /// How the body of a forwarded request is framed. The front door sends at
 /// most one framing header, in canonical form.
@@ -61,12 +86,16 @@ pub(crate) fn serve(rq: tiny_http::Request, ctx: &Context) {
     let target = rq.url().to_owned();
     let version = format!("HTTP/{}.{}", rq.http_version().0, rq.http_version().1);
     let mut remote = String::new();
+    let mut direct = None;
     let mut headers: Vec<(String, String)> = Vec::with_capacity(rq.headers().len());
     for h in rq.headers() {
         let (k, v) = (h.field.as_str().as_str(), h.value.as_str());
         if k.eq_ignore_ascii_case(PEER_HEADER) {
             // Set by the front door only: clients' copies are dropped there.
             remote = v.to_owned();
+        } else if k.eq_ignore_ascii_case(CONN_HEADER) {
+            // Likewise.
+            direct = v.parse::<u64>().ok();
         } else {
             headers.push((k.to_owned(), v.to_owned()));
         }
@@ -81,6 +110,14 @@ pub(crate) fn serve(rq: tiny_http::Request, ctx: &Context) {
         }
     }
 
+    // From here on, every way out answers the client or ends its
+    // connection. (A connection gone already gets no answer.)
+    let direct = direct.map(|id| {
+        ctx.conns.get(id).map(|client| Direct {
+            client,
+            written: false,
+        })
+    });
     let slot: Slot = Arc::new(Mutex::new(Some(rq)));
     // Request::new upper-cases the method, as Werkzeug's `Request.method`.
     let mut request = Request::new(&method, &target);
@@ -115,13 +152,18 @@ pub(crate) fn serve(rq: tiny_http::Request, ctx: &Context) {
 
     let taken = lock(&slot).take();
     if let Some(rq) = taken {
-        finish(rq, response, &method, &target, &version, &remote, ctx);
+        finish(
+            rq, direct, response, &method, &target, &version, &remote, ctx,
+        );
     }
 }
 
-/// Writes `response` to tiny_http's request and logs the exchange.
+/// Writes `response` to tiny_http's request (or `direct` to the client)
+/// and logs the exchange.
+#[allow(clippy::too_many_arguments)]
 fn finish(
     rq: tiny_http::Request,
+    direct: Option<Option<Direct>>,
     response: Response,
     method: &str,
     target: &str,
@@ -141,12 +183,52 @@ fn finish(
             }
         }
     };
-    if let Err(e) = rq.respond(tiny) {
+    let written = match direct {
+        Some(Some(direct)) => respond_direct(rq, tiny, is_head, direct),
+        Some(None) => {
+            drop(rq.into_writer());
+            Ok(())
+        }
+        None => rq.respond(tiny),
+    };
+    if let Err(e) = written {
         log::debug!(target: "flaskrs::server", "{remote}: writing the response to {method} {target:?} failed: {e}");
     }
     if ctx.log_requests {
         access_log::log_request(remote, method, target, version, status);
     }
+}
+
+/// Writes the answer to the client socket, formatted by tiny_http as
+/// `respond` would, in its turn among the answers on the same private
+/// connection.
+fn respond_direct(
+    rq: tiny_http::Request,
+    tiny: tiny_http::ResponseBox,
+    is_head: bool,
+    mut direct: Direct,
+) -> io::Result<()> {
+    let version = rq.http_version().clone();
+    // tiny_http's writer for this request (nothing is written to it) lets
+    // it write only once the answers to the requests before it on the
+    // private connection were written: an empty write waits for that turn.
+    // Dropping it lets the next one go.
+    let mut turn = rq.into_writer();
+    let written = turn.write(&[]).and_then(|_| {
+        let mut out = BufWriter::with_capacity(DIRECT_BUFFER, &*direct.client.stream);
+        // The front door never forwards `TE`, so no request header changes
+        // the answer's framing.
+        tiny.raw_print(&mut out, version, &[], is_head, None)?;
+        out.flush()
+    });
+    if written.is_err() {
+        // Part of an answer may have gone out: the connection is unusable.
+        let _ = direct.client.stream.shutdown(Shutdown::Both);
+    }
+    direct.written = true;
+    direct.client.track.answer_written();
+    drop(turn);
+    written
 }
 
 /// Why a header cannot be written, or `None`.

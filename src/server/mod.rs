@@ -56,7 +56,7 @@ use std::time::Duration;
 pub use limits::{ServerConfig, ServerLimits, HARD_BODY_CAP};
 
 use exchange::Context;
-use front::FrontDoor;
+use front::{Conns, FrontDoor};
 use listener::{Acceptor, PrivateDir};
 
 /// The `Server` header written when the app sets none.
@@ -98,6 +98,7 @@ impl Server {
         let public = listener::bind_public(&config.host, config.port, &config.limits)?;
         let addr = public.local_addr()?;
         let (private_dir, private) = PrivateDir::bind()?;
+        let conns = Arc::new(Conns::default());
         let acceptor = Acceptor::new(private, private_dir.path().to_owned())?;
         let host = config.host.trim_start_matches('[').trim_end_matches(']');
         let server_name = if host.contains(':') {
@@ -112,6 +113,7 @@ impl Server {
                 limits: config.limits.clone(),
                 server_name,
                 log_requests: config.log_requests,
+                conns: conns.clone(),
             },
             stopping: AtomicBool::new(false),
             private_dir,
@@ -153,6 +155,7 @@ impl Server {
             shared.private_dir.path().to_owned(),
             config.limits,
             config.log_requests,
+            conns,
         );
         let front = match front {
             Ok(f) => f,

@@ -327,6 +327,80 @@ fn bodies_are_read_lazily_with_100_continue() {
     server.shutdown();
 }
 
+fn mixed(req: Request) -> Response {
+    match req.path.as_str() {
+        "/body" => body_echo(req),
+        "/ignore" => Response::text("not read"),
+        _ => echo(req),
+    }
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order_and_bodies_still_to_come_are_streamed() {
+    let server = start(mixed);
+    let mut s = connect(server.addr());
+    // Pipelined, with a HEAD and a body already here.
+    send(
+        &mut s,
+        "GET /a HTTP/1.1\r\nHost: x\r\n\r\nHEAD /b HTTP/1.1\r\nHost: x\r\n\r\nPOST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /c HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    assert!(read_reply(&mut s, false).text().starts_with("GET /a"));
+    let head = read_reply(&mut s, true);
+    assert_eq!(head.status, 200);
+    assert!(head.header("Content-Length").is_some());
+    assert_eq!(read_reply(&mut s, false).text(), "5 bytes: hello");
+    assert!(read_reply(&mut s, false).text().starts_with("GET /c"));
+    // A body still to come, after answers relayed by the connection thread:
+    // its answer must start clean.
+    send(
+        &mut s,
+        "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n",
+    );
+    std::thread::sleep(Duration::from_millis(50));
+    send(&mut s, &"x".repeat(20000));
+    assert_eq!(read_reply(&mut s, false).text(), "20000 bytes: xxxxxxxx");
+    // An app that answers before reading: the answer arrives while the
+    // client still holds the body back.
+    send(
+        &mut s,
+        "POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n",
+    );
+    assert_eq!(read_reply(&mut s, false).text(), "not read");
+    send(&mut s, &"z".repeat(100000));
+    send(&mut s, "GET /d HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(read_reply(&mut s, false).text().starts_with("GET /d"));
+    // A large body already here in full goes the streamed way too.
+    let big = format!(
+        "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 17000\r\n\r\n{}GET /e HTTP/1.1\r\nHost: x\r\n\r\n",
+        "y".repeat(17000)
+    );
+    send(&mut s, &big);
+    assert_eq!(read_reply(&mut s, false).text(), "17000 bytes: yyyyyyyy");
+    assert!(read_reply(&mut s, false).text().starts_with("GET /e"));
+    server.shutdown();
+}
+
+#[test]
+fn a_slow_answer_still_comes_before_the_pipelined_ones_after_it() {
+    // Two workers: the second request is done long before the first.
+    let server = start(|req: Request| {
+        if req.path == "/slow" {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        echo(req)
+    });
+    let mut s = connect(server.addr());
+    send(
+        &mut s,
+        "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    assert!(read_reply(&mut s, false).text().starts_with("GET /slow"));
+    assert!(read_reply(&mut s, false).text().starts_with("GET /fast"));
+    assert!(read_reply(&mut s, false).text().starts_with("GET /last"));
+    assert!(closed_within(&mut s, WAIT));
+    server.shutdown();
+}
+
 #[test]
 fn a_body_that_ends_early_is_400() {
     let server = start(body_echo);

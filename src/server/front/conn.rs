@@ -18,6 +18,12 @@ use crate::server::access_log;
 /// Bytes read from the client per `read`.
 const READ_SIZE: usize = 16 * 1024;
 
+/// The largest body forwarded in one piece with its head when it is all
+/// here already. The private socket's buffer (over 200 KiB by default on
+/// Linux) takes it without tiny_http reading, so writing it cannot wait on
+/// an app that answers before it reads (see [`Conn::run`]).
+const DIRECT_BODY_MAX: usize = READ_SIZE;
+
 /// How long a closing connection keeps reading what the client still sends,
 /// so that closing does not reset the connection before the client has read
 /// the last answer (nginx's lingering close).
@@ -94,21 +100,28 @@ enum BodyEnd {
     Refuse(Reject),
 }
 
-/// The private connection to tiny_http and its relay.
+/// The private connection to tiny_http.
 struct Upstream {
     stream: Arc<UnixStream>,
     /// Forwarding to it failed: bodies are read and dropped.
     broken: bool,
+    /// A relay thread reads it (until tiny_http closes it); otherwise the
+    /// workers write the answers to the client themselves.
+    relayed: bool,
 }
 
 pub(crate) struct Conn<'a> {
     gate: &'a Gate,
     slot: &'a Arc<Slot>,
+    /// This connection's id among the gate's connections.
+    id: u64,
     buf: InBuf,
     up: Option<Upstream>,
     /// The read timeout currently set on the client socket.
     timeout: Option<Duration>,
     peer: String,
+    /// The request being forwarded (reused across requests).
+    out: Vec<u8>,
 }
 
 fn is_timeout(e: &io::Error) -> bool {
@@ -119,15 +132,17 @@ fn is_timeout(e: &io::Error) -> bool {
 }
 
 impl<'a> Conn<'a> {
-    pub(crate) fn new(gate: &'a Gate, slot: &'a Arc<Slot>) -> Self {
+    pub(crate) fn new(gate: &'a Gate, slot: &'a Arc<Slot>, id: u64) -> Self {
         Conn {
             gate,
             slot,
+            id,
             buf: InBuf::new(),
             up: None,
             // Accepted sockets inherit the listener's timeout.
             timeout: gate.listener_timeout,
             peer: slot.peer.ip().to_string(),
+            out: Vec::with_capacity(1024),
         }
     }
 
@@ -143,6 +158,23 @@ impl<'a> Conn<'a> {
     }
 
     /// Serves requests until the connection ends.
+    ///
+    /// A request whose body is all here already (most are: no body at all)
+    /// is forwarded *direct*: in one write, naming this connection, and the
+    /// worker that serves it writes the answer to the client socket itself
+    /// (in request order: tiny_http's own sequencing of answers decides when
+    /// it may, see `exchange`). This thread goes straight back to reading
+    /// the client. Per request that is one thread wake-up here on top of
+    /// tiny_http's two, where relaying the answer took two.
+    ///
+    /// A body still to come is streamed by this thread while a relay
+    /// thread copies the answer: the app may answer before it reads the
+    /// body (an error, `100 Continue`), and the client may wait for that
+    /// answer before it sends more, so one thread cannot do both. It waits
+    /// until every answer before it was written, and gets a private
+    /// connection of its own: the relay reads it until tiny_http closes it
+    /// after this request (tiny_http also leaves an unread chunked body in
+    /// its socket, where it would be parsed as the next request).
     pub(crate) fn run(mut self) {
         let mut first = true;
         loop {
@@ -154,11 +186,28 @@ impl<'a> Conn<'a> {
             first = false;
             let stopping = self.gate.stopping.load(Ordering::SeqCst);
             let last = !head.keep_alive || stopping;
-            // tiny_http leaves an unread chunked body in its socket and
-            // would parse it as the next request: such a private connection
-            // is never used again.
-            let close_up = last || head.framing == Framing::Chunked;
-            if let Err(end) = self.forward(&head, close_up) {
+            let here = match head.framing {
+                Framing::None => Some(0),
+                Framing::Length(n) => usize::try_from(n)
+                    .ok()
+                    .filter(|&n| n <= DIRECT_BODY_MAX && n <= self.buf.bytes().len()),
+                Framing::Chunked => None,
+            };
+            if let Some(body) = here {
+                if let Err(e) = self.forward_direct(&head, body) {
+                    log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
+                    self.up = None;
+                    return self.close(Some(503));
+                }
+                if last {
+                    return self.close(None);
+                }
+                continue;
+            }
+            if !self.slot.track.wait_answered(ANSWER_STALL) {
+                return self.close(None);
+            }
+            if let Err(end) = self.forward(&head) {
                 let status = match end {
                     BodyEnd::Gone => None,
                     BodyEnd::Timeout => Some(408),
@@ -169,14 +218,60 @@ impl<'a> Conn<'a> {
                 };
                 return self.abort_request(status);
             }
-            if close_up {
-                self.slot.track.wait_relay_end();
-                self.up = None;
-                if last {
-                    return self.close(None);
-                }
+            self.slot.track.wait_relay_end();
+            self.up = None;
+            if last {
+                return self.close(None);
             }
         }
+    }
+
+    /// Forwards a request with its `body` bytes (already buffered), for a
+    /// worker to answer directly to the client.
+    fn forward_direct(&mut self, head: &Head, body: usize) -> io::Result<()> {
+        let mut out = std::mem::take(&mut self.out);
+        out.clear();
+        // tiny_http is never told to close: the private connection outlives
+        // this client connection, as a spare for the next one.
+        head.forward_into(&mut out, &self.peer, false, Some(self.id));
+        out.extend_from_slice(&self.buf.bytes()[..body]);
+        self.buf.consume(body);
+        // Recorded first: the answer may be written before `write` returns.
+        self.slot.track.push(head.method == "HEAD", false);
+        let sent = self.send_direct(&out);
+        self.out = out;
+        if sent.is_err() {
+            // An incomplete request is never dispatched by tiny_http.
+            self.slot.track.unpush();
+        }
+        sent
+    }
+
+    /// Writes `request` to the private connection, opening one if there is
+    /// none.
+    fn send_direct(&mut self, request: &[u8]) -> io::Result<()> {
+        if let Some(up) = &self.up {
+            return (&*up.stream).write_all(request);
+        }
+        if let Some(spare) = self.gate.take_spare() {
+            // A spare that tiny_http let go takes nothing; then a fresh one
+            // is used (nothing was dispatched).
+            if let Ok(n) = (&*spare).write(request) {
+                self.up = Some(Upstream {
+                    stream: spare.clone(),
+                    broken: false,
+                    relayed: false,
+                });
+                return (&*spare).write_all(&request[n..]);
+            }
+        }
+        let stream = self.connect()?;
+        self.up = Some(Upstream {
+            stream: stream.clone(),
+            broken: false,
+            relayed: false,
+        });
+        (&*stream).write_all(request)
     }
 
     /// Reads the next request head. The first one must be complete within
@@ -191,12 +286,12 @@ impl<'a> Conn<'a> {
             match scanner.feed(self.buf.bytes(), limits) {
                 Ok(Scan::Complete(n)) => {
                     let parsed = head::parse(&self.buf.bytes()[..n], limits);
-                    let line = head::request_line_parts(&self.buf.bytes()[..n]);
+                    if let Err(r) = &parsed {
+                        let line = head::request_line_parts(&self.buf.bytes()[..n]);
+                        self.log_refusal(&line, r);
+                    }
                     self.buf.consume(n);
-                    return parsed.map_err(|r| {
-                        self.log_refusal(&line, &r);
-                        NoHead::Refuse(r)
-                    });
+                    return parsed.map_err(NoHead::Refuse);
                 }
                 Ok(Scan::More) => {}
                 Err(r) => {
@@ -271,18 +366,23 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// The private connection, opened (with its relay) when needed.
-    fn upstream(&mut self) -> io::Result<Arc<UnixStream>> {
-        if let Some(up) = &self.up {
-            if self.slot.track.lock().relaying {
-                return Ok(up.stream.clone());
-            }
-        }
-        let stream = Arc::new(UnixStream::connect(&self.gate.private_path)?);
+    /// A new private connection.
+    fn connect(&self) -> io::Result<Arc<UnixStream>> {
+        let stream = UnixStream::connect(&self.gate.private_path)?;
         stream.set_write_timeout(Some(self.gate.limits.send_timeout).filter(|d| !d.is_zero()))?;
+        Ok(Arc::new(stream))
+    }
+
+    /// A fresh private connection, read by a relay thread. (One used for
+    /// direct answers may hold bytes tiny_http wrote on its own, such as
+    /// the 500 it sends for a request dropped unanswered: nobody reads it.)
+    fn relayed_upstream(&mut self) -> io::Result<Arc<UnixStream>> {
+        self.up = None;
+        let stream = self.connect()?;
         {
             let mut s = self.slot.track.lock();
             s.pending.clear();
+            s.unanswered = false;
             s.relaying = true;
             s.cut = false;
             s.expect_eof = false;
@@ -300,6 +400,7 @@ impl<'a> Conn<'a> {
         self.up = Some(Upstream {
             stream: stream.clone(),
             broken: false,
+            relayed: true,
         });
         Ok(stream)
     }
@@ -314,17 +415,18 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Forwards one request and its body.
-    fn forward(&mut self, head: &Head, close_up: bool) -> Result<(), BodyEnd> {
-        if let Err(e) = self.upstream() {
+    /// Forwards one request and streams its body, while a relay thread
+    /// copies the answer. The private connection is closed after it.
+    fn forward(&mut self, head: &Head) -> Result<(), BodyEnd> {
+        if let Err(e) = self.relayed_upstream() {
             log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
             return Err(BodyEnd::Refuse(Reject {
                 status: 503,
                 reason: "the app server is unreachable".to_owned(),
             }));
         }
-        self.slot.track.push(head.method == "HEAD", close_up);
-        let mut out = head.forward(&self.peer, close_up);
+        self.slot.track.push(head.method == "HEAD", true);
+        let mut out = head.forward(&self.peer, true);
         match head.framing {
             Framing::None | Framing::Length(0) => {
                 self.send_up(&out);
@@ -394,31 +496,39 @@ impl<'a> Conn<'a> {
     /// coming are relayed, then the front door answers `status` itself if
     /// the app did not answer this request, and closes.
     fn abort_request(mut self, status: Option<u16>) {
-        if let Some(up) = &self.up {
+        if let Some(up) = self.up.as_ref().filter(|up| up.relayed) {
             self.slot.track.lock().expect_eof = true;
             let _ = up.stream.shutdown(Shutdown::Write);
         }
         self.slot.track.wait_relay_end();
         let answered = {
             let s = self.slot.track.lock();
-            s.pending.is_empty() || s.cut
+            !s.unanswered || s.cut
         };
         self.up = None;
         self.close(if answered { None } else { status });
     }
 
     /// Ends the connection: the answers still coming from tiny_http are
-    /// relayed first, then `status` (if any) is written, then the socket is
-    /// closed.
+    /// relayed (or written by the workers) first, then `status` (if any) is
+    /// written, then the socket is closed.
     fn close(mut self, status: Option<u16>) {
-        if let Some(up) = self.up.take() {
+        if let Some(up) = self.up.take().filter(|up| up.relayed) {
             self.slot.track.lock().expect_eof = true;
             let _ = up.stream.shutdown(Shutdown::Write);
             self.slot.track.wait_relay_end();
         }
+        // Answers the workers still owe go first. If they stall, the
+        // client cannot be told anything in order any more.
+        let flushed = self.slot.track.wait_answered(ANSWER_STALL);
+        if let Some(up) = self.up.take() {
+            if flushed && !up.relayed && !up.broken {
+                self.gate.keep_spare(up.stream);
+            }
+        }
         let mut answered = false;
         if let Some(status) = status {
-            if !self.slot.track.lock().cut {
+            if flushed && !self.slot.track.lock().cut {
                 answered = self
                     .client()
                     .write_all(&super::error_response(status))

@@ -14,6 +14,10 @@ use crate::server::limits::ServerLimits;
 /// Any copy a client sends is dropped before forwarding.
 pub(crate) const PEER_HEADER: &str = "X-Flaskrs-Peer";
 
+/// The name of the header that tells a worker which client connection to
+/// write the answer to itself. Any copy a client sends is dropped.
+pub(crate) const CONN_HEADER: &str = "X-Flaskrs-Conn";
+
 /// A request refused by the front door.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reject {
@@ -279,6 +283,7 @@ fn dropped(name: &str) -> bool {
         "Content-Length",
         "Expect",
         PEER_HEADER,
+        CONN_HEADER,
     ]
     .iter()
     .any(|d| d.eq_ignore_ascii_case(name))
@@ -487,6 +492,21 @@ impl Head {
     /// after this request (`close_upstream`).
     pub(crate) fn forward(&self, peer: &str, close_upstream: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
+        self.forward_into(&mut out, peer, close_upstream, None);
+        out
+    }
+
+    /// [`Head::forward`], appended to `out` (a buffer reused across
+    /// requests). With `conn`, the head names the client connection the
+    /// worker writes the answer to, and drops `Expect`: the whole body is
+    /// forwarded with the head, so there is nothing to wait for.
+    pub(crate) fn forward_into(
+        &self,
+        out: &mut Vec<u8>,
+        peer: &str,
+        close_upstream: bool,
+        conn: Option<u64>,
+    ) {
         let version = match (self.version, close_upstream) {
             // tiny_http closes HTTP/1.0 connections without keep-alive.
             (Version::Http10, false) => "HTTP/1.0\r\nConnection: keep-alive",
@@ -512,18 +532,27 @@ impl Head {
         for part in [PEER_HEADER, ": ", peer, "\r\n"] {
             out.extend_from_slice(part.as_bytes());
         }
+        if let Some(id) = conn {
+            use std::io::Write as _;
+            // Writing to a Vec cannot fail.
+            let _ = write!(out, "{CONN_HEADER}: {id}\r\n");
+        }
         match self.framing {
             Framing::None => {}
             Framing::Length(n) => {
-                out.extend_from_slice(format!("Content-Length: {n}\r\n").as_bytes())
+                use std::io::Write as _;
+                // Writing to a Vec cannot fail.
+                let _ = write!(out, "Content-Length: {n}\r\n");
             }
             Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
         }
-        if self.expect_continue && !matches!(self.framing, Framing::None | Framing::Length(0)) {
+        if self.expect_continue
+            && conn.is_none()
+            && !matches!(self.framing, Framing::None | Framing::Length(0))
+        {
             out.extend_from_slice(b"Expect: 100-continue\r\n");
         }
         out.extend_from_slice(b"\r\n");
-        out
     }
 }
 

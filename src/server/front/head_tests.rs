@@ -300,3 +300,18 @@ fn request_lines_are_split_for_the_log() {
     );
     assert_eq!(request_line_parts(b"garbage").parts, None);
 }
+
+#[test]
+fn direct_forwards_name_the_connection_and_drop_expect() {
+    let h = ok("POST /u HTTP/1.1\r\nHost: x\r\nX-Flaskrs-Conn: 7\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+    let mut out = Vec::new();
+    h.forward_into(&mut out, "p", false, Some(42));
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "POST /u HTTP/1.1\r\nHost: x\r\nX-Flaskrs-Peer: p\r\nX-Flaskrs-Conn: 42\r\nContent-Length: 2\r\n\r\n"
+    );
+    // A client's copy never reaches tiny_http.
+    let fwd = String::from_utf8(h.forward("p", false)).unwrap();
+    assert!(!fwd.contains("X-Flaskrs-Conn"), "{fwd}");
+    assert!(fwd.contains("Expect: 100-continue\r\n"), "{fwd}");
+}

@@ -18,15 +18,18 @@
 //!   hop-by-hop headers, the client address in a header only the front door
 //!   sets) and forwarded with exactly its body to tiny_http over a private
 //!   Unix socket, in a directory only this process's user can enter, kept
-//!   alive across requests; a relay thread copies the answers back
-//!   ([`relay`]) and tracks where each ends.
+//!   alive across requests. When the whole body is there (most requests:
+//!   no body at all), the head names the client connection, and the worker
+//!   that serves it writes tiny_http's answer to the client socket itself
+//!   ([`Conns`], `exchange`). A request whose body is still to come gets a
+//!   relay thread instead ([`relay`]), since the app may answer before it
+//!   reads that body; the relay tracks where each answer ends.
 //!
-//! The price is a second hop: per request, two more thread wake-ups (this
-//! connection's thread and its relay) on top of tiny_http's two. Measured on
-//! 2 busy cores, 64 keep-alive clients, a "Hello World!" handler: 0.48 of a
-//! bare tiny_http server's throughput (the host on tiny_http directly: 0.87);
-//! an epoll relay with no parsing at all reached 0.62, the ceiling of any
-//! design that keeps tiny_http behind a relay.
+//! The price of the second hop: per request, one wake-up of this
+//! connection's thread on top of tiny_http's two (its connection thread and
+//! a worker). Measured on 2 busy cores, 64 keep-alive clients, a "Hello
+//! World!" handler: about 2.4 context switches per request against 2 for a
+//! bare tiny_http server, where relaying every answer cost 5 to 6.
 
 mod chunked;
 mod conn;
@@ -37,6 +40,7 @@ mod relay;
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -52,6 +56,9 @@ use relay::Track;
 /// the private connection, and the duplicate tiny_http makes of its end.
 const FDS_PER_CONNECTION: u64 = 4;
 
+/// Most spare private connections kept (see [`Gate::keep_spare`]).
+const MAX_SPARES: usize = 32;
+
 /// Descriptors kept for everything else (listeners, files the app opens,
 /// logging, the probe).
 const FDS_RESERVED: u64 = 48;
@@ -65,9 +72,33 @@ pub(crate) struct Gate {
     /// The read timeout accepted sockets inherit from the listener.
     pub listener_timeout: Option<Duration>,
     pool: Pool,
-    conns: Mutex<HashMap<u64, Arc<Slot>>>,
+    conns: Arc<Conns>,
+    /// Private connections kept from client connections that ended, for
+    /// the next ones: a client connection that sends one request (and
+    /// closes) is spared opening a private connection, and tiny_http a
+    /// thread start. Each counts against the connection cap.
+    spares: Mutex<Vec<Arc<UnixStream>>>,
     next_id: AtomicU64,
     cap: usize,
+}
+
+/// The open client connections by id, shared with the workers: a worker
+/// writes the answer to a request forwarded with a connection id to that
+/// connection's socket itself (see `conn`).
+#[derive(Default)]
+pub(crate) struct Conns {
+    map: Mutex<HashMap<u64, Arc<Slot>>>,
+}
+
+impl Conns {
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<Slot>>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The connection with this id, while it is open.
+    pub(crate) fn get(&self, id: u64) -> Option<Arc<Slot>> {
+        self.lock().get(&id).cloned()
+    }
 }
 
 /// One client connection, as the accept loop sees it.
@@ -149,7 +180,32 @@ pub(crate) fn error_response(status: u16) -> Vec<u8> {
 
 impl Gate {
     fn conns(&self) -> MutexGuard<'_, HashMap<u64, Arc<Slot>>> {
-        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+        self.conns.lock()
+    }
+
+    fn spares(&self) -> MutexGuard<'_, Vec<Arc<UnixStream>>> {
+        self.spares.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A spare private connection, if there is one.
+    pub(crate) fn take_spare(&self) -> Option<Arc<UnixStream>> {
+        self.spares().pop()
+    }
+
+    /// Keeps `up` for a later client connection, if it is clean (tiny_http
+    /// wrote nothing on it that nobody read, and did not close it) and
+    /// there is room under the cap, counting the connection giving it back.
+    pub(crate) fn keep_spare(&self, up: Arc<UnixStream>) {
+        if self.stopping.load(Ordering::SeqCst)
+            || !matches!(relay::wait_readable(&*up, Some(Duration::ZERO)), Ok(false))
+        {
+            return;
+        }
+        let open = self.conns().len();
+        let mut spares = self.spares();
+        if open + spares.len() < self.cap && spares.len() < MAX_SPARES {
+            spares.push(up);
+        }
     }
 
     /// Closes the connection idle the longest; false when none is idle.
@@ -177,6 +233,7 @@ impl FrontDoor {
         private_path: PathBuf,
         limits: ServerLimits,
         log_requests: bool,
+        conns: Arc<Conns>,
     ) -> io::Result<FrontDoor> {
         let cap = connection_cap(limits.max_connections, descriptor_limit());
         let gate = Arc::new(Gate {
@@ -186,7 +243,8 @@ impl FrontDoor {
             log_requests,
             stopping: AtomicBool::new(false),
             pool: Pool::new("flaskrs-conn"),
-            conns: Mutex::new(HashMap::new()),
+            conns,
+            spares: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
             cap,
         });
@@ -216,6 +274,7 @@ impl FrontDoor {
     /// busy ones finish their request for up to `grace`, then closes the rest.
     pub(crate) fn stop(&mut self, grace: Duration) {
         self.gate.stopping.store(true, Ordering::SeqCst);
+        self.gate.spares().clear();
         // Wakes `accept` with an error (Linux), ending the loop.
         let _ = socket2::SockRef::from(&*self.listener).shutdown(Shutdown::Read);
         if let Some(t) = self.accept.take() {
@@ -289,6 +348,12 @@ fn accept_loop(gate: &Arc<Gate>, listener: &TcpListener) {
 }
 
 fn admit(gate: &Arc<Gate>, stream: TcpStream, peer: SocketAddr) {
+    // Spares go first: they are the cheapest to give up.
+    while gate.conns().len() + gate.spares().len() >= gate.cap {
+        if gate.take_spare().is_none() {
+            break;
+        }
+    }
     if gate.conns().len() >= gate.cap && !gate.evict_idle() {
         refuse(stream);
         return;
@@ -306,8 +371,9 @@ fn admit(gate: &Arc<Gate>, stream: TcpStream, peer: SocketAddr) {
     let (g, s) = (gate.clone(), slot.clone());
     let spawned = gate.pool.spawn(move || {
         let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            conn::Conn::new(&g, &s).run();
+            conn::Conn::new(&g, &s, id).run();
         }));
+
         if served.is_err() {
             log::error!(target: "flaskrs::server", "a connection handler panicked; the connection was closed");
             let _ = s.stream.shutdown(Shutdown::Both);
@@ -373,6 +439,43 @@ mod tests {
         server.read_exact(&mut buf).unwrap();
         assert_eq!(&buf, b"GET");
         assert!(!has_pending_bytes(&server));
+    }
+
+    #[test]
+    fn only_clean_private_connections_are_kept_spare_within_the_cap() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let limits = ServerLimits {
+            max_connections: 2,
+            ..ServerLimits::default()
+        };
+        let conns = Arc::new(Conns::default());
+        let mut door = FrontDoor::start(
+            listener,
+            PathBuf::from("/nonexistent"),
+            limits,
+            false,
+            conns,
+        )
+        .unwrap();
+        let gate = door.gate.clone();
+        // tiny_http wrote something nobody read.
+        let (a, b) = UnixStream::pair().unwrap();
+        (&b).write_all(b"x").unwrap();
+        gate.keep_spare(Arc::new(a));
+        assert!(gate.take_spare().is_none());
+        // tiny_http closed it.
+        let (a, b) = UnixStream::pair().unwrap();
+        drop(b);
+        gate.keep_spare(Arc::new(a));
+        assert!(gate.take_spare().is_none());
+        // Clean ones, up to the cap.
+        let pairs: Vec<_> = (0..3).map(|_| UnixStream::pair().unwrap()).collect();
+        for (a, _) in &pairs {
+            gate.keep_spare(Arc::new(a.try_clone().unwrap()));
+        }
+        assert_eq!(gate.spares().len(), 2);
+        door.stop(Duration::ZERO);
+        assert!(gate.spares().is_empty());
     }
 
     #[test]

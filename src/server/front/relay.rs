@@ -49,6 +49,12 @@ pub(crate) struct TrackState {
     /// The private connection is expected to end (the last request told
     /// tiny_http to close, or the front door shut it).
     pub expect_eof: bool,
+    /// The relay ended before every request on its connection was
+    /// answered.
+    pub unanswered: bool,
+    /// Threads waiting for `pending` to empty (so answers need not wake
+    /// anyone when nobody waits).
+    waiters: usize,
 }
 
 impl Track {
@@ -58,6 +64,8 @@ impl Track {
 
     /// Records a forwarded request.
     pub(crate) fn push(&self, is_head: bool, last: bool) {
+        // The answer's stall clock starts at the request.
+        self.note_progress();
         let mut s = self.lock();
         s.pending.push_back(is_head);
         s.expect_eof |= last;
@@ -66,8 +74,57 @@ impl Track {
     /// Blocks until the relay has ended.
     pub(crate) fn wait_relay_end(&self) {
         let mut s = self.lock();
+        s.waiters += 1;
         while s.relaying {
             s = self.cv.wait(s).unwrap_or_else(|e| e.into_inner());
+        }
+        s.waiters -= 1;
+    }
+
+    /// Blocks until every forwarded request was answered; false when no
+    /// answer made progress for `stall`.
+    pub(crate) fn wait_answered(&self, stall: Duration) -> bool {
+        let mut s = self.lock();
+        s.waiters += 1;
+        let mut done = true;
+        while !s.pending.is_empty() {
+            let since = self.since_progress();
+            if since >= stall {
+                done = false;
+                break;
+            }
+            s = self
+                .cv
+                .wait_timeout(s, stall - since)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        s.waiters -= 1;
+        done
+    }
+
+    /// Forgets the newest request: it never reached tiny_http.
+    pub(crate) fn unpush(&self) {
+        self.lock().pending.pop_back();
+    }
+
+    /// A worker wrote the answer to the oldest request in flight.
+    pub(crate) fn answer_written(&self) {
+        self.note_progress();
+        self.answered();
+    }
+
+    /// Whether the oldest unanswered request was a HEAD request.
+    fn next_is_head(&self) -> bool {
+        self.lock().pending.front().copied().unwrap_or(false)
+    }
+
+    /// The oldest unanswered request was answered in full.
+    fn answered(&self) {
+        let mut s = self.lock();
+        s.pending.pop_front();
+        if s.pending.is_empty() && s.waiters > 0 {
+            self.cv.notify_all();
         }
     }
 
@@ -86,19 +143,36 @@ impl Track {
     pub(crate) fn all_answered(&self) -> bool {
         self.lock().pending.is_empty()
     }
+}
 
-    fn answered(&self) {
-        let mut s = self.lock();
-        s.pending.pop_front();
-        if s.pending.is_empty() {
-            self.cv.notify_all();
+/// Waits until `fd` has something to read (or was closed), for up to
+/// `timeout` (`None`: no limit); false when the time ran out.
+///
+/// Why not a blocking `read`: a thread asleep in `read` on a Unix stream
+/// socket sits on the same wait queue as writers waiting for buffer space,
+/// and Linux wakes that queue each time the peer consumes what this end
+/// wrote (`unix_write_space`). So every forwarded request would wake the
+/// thread waiting for its answer once for nothing. `poll` waits filter
+/// wake-ups by event, and a `POLLIN` waiter sleeps through those.
+pub(crate) fn wait_readable(
+    fd: &impl std::os::fd::AsFd,
+    timeout: Option<Duration>,
+) -> std::io::Result<bool> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let ts = timeout.and_then(|t| Timespec::try_from(t).ok());
+    let mut fds = [PollFd::new(fd, PollFlags::IN)];
+    loop {
+        match poll(&mut fds, ts.as_ref()) {
+            Ok(n) => return Ok(n > 0),
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(e.into()),
         }
     }
 }
 
 /// Finds response boundaries in the relayed byte stream.
 #[derive(Debug, Default)]
-struct Boundaries {
+pub(crate) struct Boundaries {
     /// Bytes of the current response head.
     head: Vec<u8>,
     /// Body bytes left in the current response, once its head is read.
@@ -111,11 +185,13 @@ struct Boundaries {
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
 
 impl Boundaries {
-    fn in_response(&self) -> bool {
+    /// Whether the stream stopped inside a response.
+    pub(crate) fn in_response(&self) -> bool {
         self.unframed || self.body_left.is_some() || !self.head.is_empty()
     }
 
-    fn feed(&mut self, mut data: &[u8], track: &Track) {
+    /// Looks at the next relayed bytes.
+    pub(crate) fn feed(&mut self, mut data: &[u8], track: &Track) {
         while !data.is_empty() && !self.unframed {
             if let Some(left) = self.body_left {
                 let n = left.min(data.len() as u64);
@@ -141,8 +217,7 @@ impl Boundaries {
             };
             self.head.extend_from_slice(&data[..take]);
             data = &data[take..];
-            let is_head = track.lock().pending.front().copied().unwrap_or(false);
-            match frame(&self.head, is_head) {
+            match frame(&self.head, track.next_is_head()) {
                 Frame::Interim => {}
                 Frame::Body(0) => track.answered(),
                 Frame::Body(n) => self.body_left = Some(n),
@@ -214,6 +289,9 @@ pub(crate) fn relay(up: Arc<UnixStream>, client: Arc<TcpStream>, track: Arc<Trac
     let mut buf = vec![0u8; 16 * 1024];
     let mut bounds = Boundaries::default();
     loop {
+        if wait_readable(&*up, None).is_err() {
+            break;
+        }
         let n = match (&*up).read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -234,6 +312,9 @@ pub(crate) fn relay(up: Arc<UnixStream>, client: Arc<TcpStream>, track: Arc<Trac
     let mut s = track.lock();
     s.relaying = false;
     s.cut = bounds.in_response();
+    // Nothing forwarded on this connection will be answered any more.
+    s.unanswered = !s.pending.is_empty();
+    s.pending.clear();
     if !s.expect_eof || s.cut {
         // tiny_http ended the connection on its own: requests forwarded on
         // it may never be answered, so the client must not wait for them.
