@@ -338,7 +338,19 @@ pub fn open_session(
     cookie_value: Option<&str>,
     now: u64,
 ) -> Result<Session, NoSecretKey> {
-    let serializer = cfg.serializer().ok_or(NoSecretKey)?;
+    open_session_with(cfg, cfg.serializer().as_ref(), cookie_value, now)
+}
+
+/// [`open_session`] with the serializer already built from `cfg` (its key
+/// derivation is an HMAC per key: a host builds it once per app, not per
+/// request).
+pub fn open_session_with(
+    cfg: &SessionConfig,
+    serializer: Option<&Serializer>,
+    cookie_value: Option<&str>,
+    now: u64,
+) -> Result<Session, NoSecretKey> {
+    let serializer = serializer.ok_or(NoSecretKey)?;
     let Some(value) = cookie_value.filter(|v| !v.is_empty()) else {
         return Ok(Session::new());
     };
@@ -367,6 +379,17 @@ pub fn save_session(
     response: &mut Response,
     now: u64,
 ) -> Result<Option<String>, SaveError> {
+    save_session_with(cfg, cfg.serializer().as_ref(), session, response, now)
+}
+
+/// [`save_session`] with the serializer already built from `cfg`.
+pub fn save_session_with(
+    cfg: &SessionConfig,
+    serializer: Option<&Serializer>,
+    session: &Session,
+    response: &mut Response,
+    now: u64,
+) -> Result<Option<String>, SaveError> {
     if session.null {
         return Ok(None);
     }
@@ -385,7 +408,7 @@ pub fn save_session(
     if !(session.modified || (permanent && cfg.refresh_each_request)) {
         return Ok(None);
     }
-    let serializer = cfg.serializer().ok_or(SaveError::NoSecretKey)?;
+    let serializer = serializer.ok_or(SaveError::NoSecretKey)?;
     let value = serializer.dumps(&json_tag::dumps(&session.to_tagged()), now);
     let expiry = if permanent {
         cookie::Expiry::At(now.saturating_add(cfg.permanent_lifetime))

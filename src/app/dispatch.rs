@@ -16,8 +16,9 @@ use crate::error::ScriptError;
 use crate::http::{HttpError, Request, Response};
 use crate::logging::Level;
 use crate::routing::RoutingError;
+use crate::scripting::convert::route_value_to_dynamic;
+use crate::scripting::find_abort;
 use crate::scripting::objects::{ErrorObj, ResponseObj};
-use crate::scripting::{api::view_arg, find_abort};
 use crate::wrappers::make_response;
 
 /// Why a step of the pipeline did not produce a value.
@@ -42,17 +43,13 @@ impl From<Box<EvalAltResult>> for Failure {
     }
 }
 
-/// Calls a script handler outside the request pipeline (CLI commands).
-pub(crate) fn call_handler(
+/// Calls a script handler with positional arguments after its captures
+/// (also used outside the pipeline, by CLI commands).
+pub(crate) fn call(
     app: &LoadedApp,
     h: &Handler,
     args: Vec<Dynamic>,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
-    call(app, h, args)
-}
-
-/// Calls a script handler with positional arguments after its captures.
-fn call(app: &LoadedApp, h: &Handler, args: Vec<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
     let mut all = h.curry.clone();
     all.extend(args);
     let r = app.engine.call_fn_with_options::<Dynamic>(
@@ -145,7 +142,7 @@ fn match_request(app: &LoadedApp, request: &Request) -> Result<Matched, Failure>
             args: m
                 .args
                 .iter()
-                .map(|(k, v)| (k.as_str().into(), view_arg(v)))
+                .map(|(k, v)| (k.as_str().into(), route_value_to_dynamic(v)))
                 .collect(),
             automatic_options: m.rule.automatic_options,
         }),
@@ -342,8 +339,9 @@ fn save_session(
     let Some(session) = slot.as_ref() else {
         return Ok(());
     };
-    match crate::sessions::save_session(
+    match crate::sessions::save_session_with(
         &app.session_config,
+        app.session_serializer.as_ref(),
         session,
         response,
         crate::scripting::session_api::now(),

@@ -63,6 +63,8 @@ pub(crate) struct LoadedApp {
     pub(crate) logger: Arc<AppLogger>,
     /// The session settings, resolved from the config once at load.
     pub(crate) session_config: crate::sessions::SessionConfig,
+    /// Their signing serializer (keys derived once); `None` without a key.
+    pub(crate) session_serializer: Option<crate::signing::Serializer>,
     /// `templates/` beside the script, compiled templates cached.
     pub(crate) templates: crate::templating::Templates,
     pub(crate) run_options: rhai::Map,
@@ -261,6 +263,7 @@ impl LoadedApp {
             teardown_request: std::mem::take(&mut s.teardown_request),
             config,
             logger,
+            session_serializer: session_config.serializer(),
             session_config,
             templates,
             run_options: std::mem::take(&mut s.run_options),
@@ -591,7 +594,7 @@ impl App {
         };
         with_script_stack(|| {
             let _budget = crate::ctx::budget::start(u64::MAX, None);
-            dispatch::call_handler(&app, h, call_args)
+            dispatch::call(&app, h, call_args)
         })
         .map_err(|e| {
             let se = ScriptError::from_eval(&e, &app.file);

@@ -32,7 +32,8 @@ pub(crate) fn with_session<R>(ctx: &RequestContext, f: impl FnOnce(&mut Session)
         let cfg = &ctx.app.session_config;
         let cookies = ctx.cookies();
         let cookie = cookies.get(&cfg.cookie_name).map(String::as_str);
-        sessions::open_session(cfg, cookie, now()).unwrap_or_else(|_| Session::null())
+        sessions::open_session_with(cfg, ctx.app.session_serializer.as_ref(), cookie, now())
+            .unwrap_or_else(|_| Session::null())
     });
     f(session)
 }
