@@ -2,8 +2,6 @@
 //! and request-time helpers (`url_for`, `redirect`, `abort`,
 //! `make_response`, `jsonify`), plus `g`, `config` and `logger`.
 
-use std::sync::Arc;
-
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext};
 
 use super::convert::{to_json, to_route_values};
@@ -287,12 +285,7 @@ pub(crate) fn jsonify(v: &Dynamic) -> Result<ResponseObj, Box<EvalAltResult>> {
     Ok(ResponseObj::new(Response::json(&json)))
 }
 
-pub(crate) fn register(
-    engine: &mut Engine,
-    setup: &Setup,
-    config: &Config,
-    logger: &Arc<crate::logging::AppLogger>,
-) {
+pub(crate) fn register(engine: &mut Engine, setup: &Setup, config: &Config) {
     // Setup methods.
     let s = setup.clone();
     engine.register_fn(
@@ -587,7 +580,6 @@ pub(crate) fn register(
         l.0.log(lv, &msg.to_string());
         Ok(())
     });
-    let _ = logger;
 }
 
 /// A Python logging level by name or number.
@@ -607,9 +599,4 @@ pub(crate) fn parse_level(v: &Dynamic) -> Option<Level> {
         "ERROR" | "CRITICAL" | "FATAL" => Some(Level::Error),
         _ => None,
     }
-}
-
-/// Route values by name for a view call.
-pub(crate) fn view_arg(v: &RouteValue) -> Dynamic {
-    super::convert::route_value_to_dynamic(v)
 }

@@ -159,7 +159,7 @@ pub(crate) fn build(
 
     super::request_api::register(&mut engine);
     super::response_api::register(&mut engine);
-    super::api::register(&mut engine, setup, config, logger);
+    super::api::register(&mut engine, setup, config);
     super::session_api::register(&mut engine);
     super::template_api::register(&mut engine);
     super::files_api::register(&mut engine);

@@ -325,18 +325,19 @@ fn value_to_dynamic(v: &Value) -> Dynamic {
     }
 }
 
-fn render(
-    name: Option<&str>,
-    source: Option<&str>,
-    values: &Map,
-) -> Result<String, Box<EvalAltResult>> {
+/// What to render: a file from `templates/`, or source text.
+enum Template<'a> {
+    Named(&'a str),
+    Source(&'a str),
+}
+
+fn render(template: Template<'_>, values: &Map) -> Result<String, Box<EvalAltResult>> {
     let ctx = current()?;
     let app = &ctx.app;
     let tpl_ctx = context(Some(&ctx), &app.config, values);
-    let result = match (name, source) {
-        (Some(n), _) => app.templates.render(n, tpl_ctx),
-        (None, Some(s)) => app.templates.render_string(s, tpl_ctx),
-        (None, None) => unreachable!("render needs a name or a source"),
+    let result = match template {
+        Template::Named(n) => app.templates.render(n, tpl_ctx),
+        Template::Source(s) => app.templates.render_string(s, tpl_ctx),
     };
     result.map_err(|e| {
         runtime_err(format!(
@@ -348,15 +349,15 @@ fn render(
 
 pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("render_template", |name: &str| {
-        render(Some(name), None, &Map::new())
+        render(Template::Named(name), &Map::new())
     });
     engine.register_fn("render_template", |name: &str, values: Map| {
-        render(Some(name), None, &values)
+        render(Template::Named(name), &values)
     });
     engine.register_fn("render_template_string", |src: &str| {
-        render(None, Some(src), &Map::new())
+        render(Template::Source(src), &Map::new())
     });
     engine.register_fn("render_template_string", |src: &str, values: Map| {
-        render(None, Some(src), &values)
+        render(Template::Source(src), &values)
     });
 }
