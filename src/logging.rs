@@ -155,8 +155,21 @@ impl log::Log for StderrLog {
         if !self.enabled(record.metadata()) || record.target().starts_with("tiny_http") {
             return;
         }
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "{}", record.args());
+        // stderr is unbuffered: formatting straight into it costs a write
+        // per argument. One line, one write, also keeps lines whole when
+        // several threads log at once.
+        thread_local! {
+            static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            let _ = writeln!(line, "{}", record.args());
+            let _ = std::io::stderr().lock().write_all(line);
+            if line.capacity() > 64 * 1024 {
+                // One huge message must not pin its buffer for good.
+                *line = Vec::new();
+            }
+        });
     }
 
     fn flush(&self) {

@@ -13,10 +13,75 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Writes the access-log line for one answered request (target `werkzeug`,
 /// level info, as Werkzeug's `_log("info", …)`).
+///
+/// Written once per request, so it avoids allocating: the date is
+/// formatted once a second per thread, and a plain target (no `%`, no
+/// controls, no backslash: what nearly every request has) is written as
+/// it came, since `uri_to_iri` and the control escaping leave it unchanged.
 pub(crate) fn log_request(remote: &str, method: &str, target: &str, version: &str, status: u16) {
-    log::info!(target: "werkzeug", "{}", format_line(remote, method, target, version, status, SystemTime::now()));
+    if !log::log_enabled!(target: "werkzeug", log::Level::Info) {
+        return;
+    }
+    thread_local! {
+        static DATE: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = SystemTime::now();
+    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    DATE.with_borrow_mut(|(at, date)| {
+        if *at != secs {
+            *at = secs;
+            *date = log_date(now);
+        }
+        let line = Line {
+            remote,
+            method,
+            target,
+            version,
+            status,
+            date,
+        };
+        log::info!(target: "werkzeug", "{line}");
+    });
 }
 
+/// One access-log line without the logger's own prefix.
+struct Line<'a> {
+    remote: &'a str,
+    method: &'a str,
+    target: &'a str,
+    version: &'a str,
+    status: u16,
+    date: &'a str,
+}
+
+/// Whether `s` comes out of `uri_to_iri` and the control escaping as it is.
+fn is_plain(s: &str) -> bool {
+    s.bytes()
+        .all(|b| (0x21..0x7f).contains(&b) && b != b'%' && b != b'\\')
+}
+
+impl std::fmt::Display for Line<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Line {
+            remote,
+            method,
+            target,
+            version,
+            status,
+            date,
+        } = self;
+        if is_plain(method) && is_plain(target) && is_plain(version) {
+            return write!(
+                f,
+                "{remote} - - [{date}] \"{method} {target} {version}\" {status} -"
+            );
+        }
+        let msg = escape_controls(&format!("{method} {} {version}", uri_to_iri(target)));
+        write!(f, "{remote} - - [{date}] \"{msg}\" {status} -")
+    }
+}
+
+#[cfg(test)]
 /// The line without the logger's own prefix.
 pub(crate) fn format_line(
     remote: &str,
@@ -26,8 +91,15 @@ pub(crate) fn format_line(
     status: u16,
     now: SystemTime,
 ) -> String {
-    let msg = escape_controls(&format!("{method} {} {version}", uri_to_iri(target)));
-    format!("{remote} - - [{}] \"{msg}\" {status} -", log_date(now))
+    Line {
+        remote,
+        method,
+        target,
+        version,
+        status,
+        date: &log_date(now),
+    }
+    .to_string()
 }
 
 /// `dd/Mon/yyyy hh:mm:ss` (http.server's `log_date_time_string`), in UTC.
@@ -37,7 +109,7 @@ pub(crate) fn log_date(now: SystemTime) -> String {
     ];
     let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = crate::logging::civil_from_days(days as i64);
     format!(
         "{day:02}/{}/{year:04} {:02}:{:02}:{:02}",
         MONTHS[(month - 1) as usize],
@@ -45,21 +117,6 @@ pub(crate) fn log_date(now: SystemTime) -> String {
         rem % 3600 / 60,
         rem % 60
     )
-}
-
-/// Days since 1970-01-01 to (year, month 1-12, day 1-31); Howard Hinnant's
-/// `civil_from_days`, valid for every date a clock can show.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Werkzeug's `uri_to_iri` for a request target: percent-escapes that decode
@@ -169,6 +226,25 @@ mod tests {
         ];
         for (target, want) in cases {
             assert_eq!(escape_controls(&uri_to_iri(target)), want, "{target}");
+        }
+    }
+
+    #[test]
+    fn plain_targets_take_the_short_way_to_the_same_line() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_269_600);
+        assert!(is_plain("/user/bob?x=1&y=2"));
+        for target in ["/a%20b", "/x\\y", "/caf\u{e9}", "/a b", "/\x7f"] {
+            assert!(!is_plain(target), "{target:?}");
+        }
+        for target in ["/user/bob?x=1", "/a%20b/%E2%82%AC", "/\\x", "/%C2%85x"] {
+            let slow = format!(
+                "127.0.0.1 - - [21/Nov/2026 14:00:00] \"{}\" 200 -",
+                escape_controls(&format!("GET {} HTTP/1.1", uri_to_iri(target)))
+            );
+            assert_eq!(
+                format_line("127.0.0.1", "GET", target, "HTTP/1.1", 200, t),
+                slow
+            );
         }
     }
 

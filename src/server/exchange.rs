@@ -2,15 +2,18 @@
 //! and canonically framed by the front door), the handler run with panics
 //! caught, the response checked and written, the access line logged.
 
-use std::io::{self, BufWriter, Cursor, Read, Write};
+use std::cell::RefCell;
+use std::io::{self, Cursor, IoSlice, Read, Write};
 use std::net::Shutdown;
+use std::net::TcpStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::http::{Body, HttpError, Request, RequestBody, Response};
 
 use super::access_log;
-use super::front::head::{CONN_HEADER, PEER_HEADER};
+use super::answer::{self, Persist};
+use super::front::head::{parse_conn_header, CONN_HEADER, PEER_HEADER};
 use super::front::{Conns, Slot as ClientSlot};
 use super::limits::ServerLimits;
 use super::{Handler, SERVER_HEADER};
@@ -32,6 +35,8 @@ pub(crate) struct Context {
 /// not wait for it, nor get later answers in its place.
 struct Direct {
     client: Arc<ClientSlot>,
+    /// What the answer says about the connection.
+    persist: Persist,
     written: bool,
 }
 
@@ -95,7 +100,7 @@ pub(crate) fn serve(rq: tiny_http::Request, ctx: &Context) {
             remote = v.to_owned();
         } else if k.eq_ignore_ascii_case(CONN_HEADER) {
             // Likewise.
-            direct = v.parse::<u64>().ok();
+            direct = parse_conn_header(v);
         } else {
             headers.push((k.to_owned(), v.to_owned()));
         }
@@ -112,12 +117,25 @@ pub(crate) fn serve(rq: tiny_http::Request, ctx: &Context) {
 
     // From here on, every way out answers the client or ends its
     // connection. (A connection gone already gets no answer.)
-    let direct = direct.map(|id| {
-        ctx.conns.get(id).map(|client| Direct {
-            client,
-            written: false,
-        })
-    });
+    let direct = match direct {
+        Some((id, Some(persist))) => Some(ctx.conns.get(id).map(|client| {
+            client.track.taken();
+            Direct {
+                client,
+                persist,
+                written: false,
+            }
+        })),
+        Some((id, None)) => {
+            // Relayed: tiny_http writes the answer; the front door only
+            // learns the request was taken.
+            if let Some(client) = ctx.conns.get(id) {
+                client.track.taken();
+            }
+            None
+        }
+        None => None,
+    };
     let slot: Slot = Arc::new(Mutex::new(Some(rq)));
     // Request::new upper-cases the method, as Werkzeug's `Request.method`.
     let mut request = Request::new(&method, &target);
@@ -172,24 +190,27 @@ fn finish(
     ctx: &Context,
 ) {
     let is_head = method == "HEAD";
-    let (status, tiny) = match to_tiny(response, is_head) {
-        Ok(t) => (t.status_code().0, t),
+    let response = match answer::check_headers(&response) {
+        Ok(()) => response,
         Err(problem) => {
             log::error!(target: "flaskrs::server", "Exception on {method} {target:?}: {problem}; answered 500 instead");
-            let fallback = to_tiny(HttpError::new(500).to_response(), is_head);
-            match fallback {
-                Ok(t) => (500, t),
-                Err(_) => (500, tiny_http::Response::empty(500).boxed()),
-            }
+            HttpError::new(500).to_response()
         }
     };
+    let status = response.status;
     let written = match direct {
-        Some(Some(direct)) => respond_direct(rq, tiny, is_head, direct),
+        Some(Some(direct)) => respond_direct(rq, response, is_head, direct),
         Some(None) => {
             drop(rq.into_writer());
             Ok(())
         }
-        None => rq.respond(tiny),
+        None => match to_tiny(response, is_head) {
+            Ok(tiny) => rq.respond(tiny),
+            Err(problem) => {
+                log::error!(target: "flaskrs::server", "Exception on {method} {target:?}: {problem}");
+                rq.respond(tiny_http::Response::empty(500))
+            }
+        },
     };
     if let Err(e) = written {
         log::debug!(target: "flaskrs::server", "{remote}: writing the response to {method} {target:?} failed: {e}");
@@ -199,27 +220,29 @@ fn finish(
     }
 }
 
-/// Writes the answer to the client socket, formatted by tiny_http as
-/// `respond` would, in its turn among the answers on the same private
-/// connection.
+/// Writes the answer to the client socket, in its turn among the answers
+/// on the same private connection.
 fn respond_direct(
     rq: tiny_http::Request,
-    tiny: tiny_http::ResponseBox,
+    response: Response,
     is_head: bool,
     mut direct: Direct,
 ) -> io::Result<()> {
-    let version = rq.http_version().clone();
+    let version = rq.http_version();
+    let version = (version.0, version.1);
     // tiny_http's writer for this request (nothing is written to it) lets
     // it write only once the answers to the requests before it on the
     // private connection were written: an empty write waits for that turn.
     // Dropping it lets the next one go.
     let mut turn = rq.into_writer();
     let written = turn.write(&[]).and_then(|_| {
-        let mut out = BufWriter::with_capacity(DIRECT_BUFFER, &*direct.client.stream);
-        // The front door never forwards `TE`, so no request header changes
-        // the answer's framing.
-        tiny.raw_print(&mut out, version, &[], is_head, None)?;
-        out.flush()
+        write_answer(
+            &direct.client.stream,
+            version,
+            response,
+            is_head,
+            direct.persist,
+        )
     });
     if written.is_err() {
         // Part of an answer may have gone out: the connection is unusable.
@@ -231,22 +254,105 @@ fn respond_direct(
     written
 }
 
-/// Why a header cannot be written, or `None`.
-fn header_problem(name: &str, value: &str) -> Option<&'static str> {
-    let bad_name = name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
-    if bad_name {
-        return Some("is not a valid header name");
+/// Writes head and body with as few writes as the body allows: one for a
+/// body up to [`DIRECT_BUFFER`] minus the head (in memory or a file), two
+/// (one gathered write, usually) for a larger body in memory.
+fn write_answer(
+    mut client: &TcpStream,
+    version: (u8, u8),
+    response: Response,
+    is_head: bool,
+    persist: Persist,
+) -> io::Result<()> {
+    thread_local! {
+        static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     }
-    if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | b'\0')) {
-        return Some("has a value containing CR, LF or NUL");
+    OUT.with_borrow_mut(|out| {
+        out.clear();
+        answer::write_head(out, version, &response, is_head, persist, SERVER_HEADER);
+        let send = answer::body_bytes_sent(&response, is_head);
+        let result = match response.body {
+            Body::Bytes(body) => {
+                let body = &body[..usize::try_from(send).unwrap_or(body.len()).min(body.len())];
+                if out.len() + body.len() <= DIRECT_BUFFER {
+                    out.extend_from_slice(body);
+                    client.write_all(out)
+                } else {
+                    write_all_two(client, out, body)
+                }
+            }
+            Body::Stream { reader, len } => {
+                let mut reader = ExactReader {
+                    inner: reader,
+                    left: len,
+                };
+                copy_after(out, &mut reader, send, client)
+            }
+        };
+        if out.capacity() > 4 * DIRECT_BUFFER {
+            // A big answer must not pin its buffer for good.
+            *out = Vec::new();
+        }
+        result
+    })
+}
+
+/// Writes `out` (a head) followed by `left` bytes of `body`, filling `out`
+/// up to [`DIRECT_BUFFER`] per write, so a small file goes out with its
+/// head in one write.
+fn copy_after(
+    out: &mut Vec<u8>,
+    body: &mut dyn Read,
+    mut left: u64,
+    mut client: &TcpStream,
+) -> io::Result<()> {
+    loop {
+        while left > 0 && out.len() < DIRECT_BUFFER {
+            let start = out.len();
+            let room = usize::try_from(left)
+                .unwrap_or(usize::MAX)
+                .min(DIRECT_BUFFER - start);
+            out.resize(start + room, 0);
+            match body.read(&mut out[start..]) {
+                Ok(n) => {
+                    out.truncate(start + n);
+                    left -= n as u64;
+                    if n == 0 {
+                        return Err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            "response body ended early",
+                        ));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => out.truncate(start),
+                Err(e) => return Err(e),
+            }
+        }
+        client.write_all(out)?;
+        out.clear();
+        if left == 0 {
+            return Ok(());
+        }
     }
-    if !value.is_ascii() {
-        return Some("has a non-ASCII value (tiny_http writes ASCII only)");
+}
+
+/// `write_all` of `a` then `b`, gathered into one `writev` when the socket
+/// takes it.
+fn write_all_two(mut client: &TcpStream, a: &[u8], b: &[u8]) -> io::Result<()> {
+    let (mut a, mut b) = (a, b);
+    while !a.is_empty() {
+        match client.write_vectored(&[IoSlice::new(a), IoSlice::new(b)]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) if n < a.len() => a = &a[n..],
+            Ok(n) => {
+                b = &b[n - a.len()..];
+                a = &[];
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
-    None
+    client.write_all(b)
 }
 
 /// Builds tiny_http's response, or says which header makes it unwritable.
@@ -254,7 +360,7 @@ pub(crate) fn to_tiny(response: Response, is_head: bool) -> Result<tiny_http::Re
     let mut headers = Vec::with_capacity(response.headers.len() + 1);
     let mut declared_length = None;
     for (name, value) in response.headers.iter() {
-        if let Some(problem) = header_problem(name, value) {
+        if let Some(problem) = answer::header_problem(name, value) {
             return Err(format!("response header {name:?} {problem}"));
         }
         if name.eq_ignore_ascii_case("Content-Length") {
@@ -413,25 +519,6 @@ mod tests {
             framing(&h("Transfer-Encoding", "chunked")),
             Framing::Chunked
         );
-    }
-
-    #[test]
-    fn unwritable_headers_are_named() {
-        let r = Response::text("x").with_header("X-Evil", "a\r\nSet-Cookie: b");
-        let err = to_tiny(r, false).err().unwrap();
-        assert!(
-            err.contains("\"X-Evil\"") && err.contains("CR, LF or NUL"),
-            "{err}"
-        );
-        let r = Response::text("x").with_header("X-Nul", "a\0b");
-        assert!(to_tiny(r, false).err().unwrap().contains("X-Nul"));
-        let r = Response::text("x").with_header("Bad Name", "v");
-        assert!(to_tiny(r, false)
-            .err()
-            .unwrap()
-            .contains("valid header name"));
-        let r = Response::text("x").with_header("X-Utf8", "café");
-        assert!(to_tiny(r, false).err().unwrap().contains("non-ASCII"));
     }
 
     #[test]

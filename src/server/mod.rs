@@ -37,6 +37,7 @@
 //! `SECURITY.md` at the repository root has the threat model.
 
 mod access_log;
+mod answer;
 mod exchange;
 mod front;
 mod limits;
@@ -89,6 +90,15 @@ impl Server {
     /// explanation ("Address already in use: port 5000 is in use by another
     /// program. …").
     pub fn bind(config: ServerConfig, handler: Handler) -> io::Result<ServerHandle> {
+        Server::bind_probing(config, handler, PROBE_PERIOD)
+    }
+
+    /// [`Server::bind`] with the supervisor probing tiny_http every `probe`.
+    fn bind_probing(
+        config: ServerConfig,
+        handler: Handler,
+        probe: Duration,
+    ) -> io::Result<ServerHandle> {
         if config.threads == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -141,7 +151,7 @@ impl Server {
         let sup_shared = shared.clone();
         let supervisor = std::thread::Builder::new()
             .name("flaskrs-supervisor".to_owned())
-            .spawn(move || supervise(&sup_shared, &stop_rx, PROBE_PERIOD));
+            .spawn(move || supervise(&sup_shared, &stop_rx, probe));
         let supervisor = match supervisor {
             Ok(h) => h,
             Err(e) => {
@@ -219,6 +229,13 @@ impl ServerHandle {
     /// Client connections open now.
     pub fn open_connections(&self) -> usize {
         self.front.as_ref().map_or(0, FrontDoor::connections)
+    }
+
+    /// Times the front door nudged tiny_http to serve a connection its
+    /// thread pool lost (see `front/conn.rs`).
+    #[cfg(test)]
+    pub(crate) fn nudges(&self) -> u64 {
+        self.front.as_ref().map_or(0, FrontDoor::nudges)
     }
 
     /// The connection cap in force: `max_connections`, or lower when the
@@ -320,7 +337,11 @@ fn worker(shared: &Shared) {
     loop {
         let snap = shared.acceptor.snapshot();
         let stopping = shared.stopping.load(Ordering::SeqCst);
-        match snap.current.recv_timeout(POLL) {
+        let conns = &shared.ctx.conns;
+        conns.worker_idle(true);
+        let got = snap.current.recv_timeout(POLL);
+        conns.worker_idle(false);
+        match got {
             Ok(Some(rq)) => serve_guarded(rq, &shared.ctx),
             Ok(None) if stopping => break,
             Ok(None) => {}

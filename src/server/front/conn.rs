@@ -10,10 +10,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::chunked::Dechunker;
-use super::head::{self, Framing, Head, Reject, Scan, Scanner};
+use super::head::{self, Framing, Head, Reject, Scan, Scanner, Via};
 use super::relay::relay;
 use super::{Gate, Slot};
 use crate::server::access_log;
+
+/// The first wait for a worker to take a request from a fresh private
+/// connection before tiny_http is nudged; the waits double from there.
+const HANDOFF_WAIT: Duration = Duration::from_millis(2);
+
+/// The longest wait between two nudges.
+const HANDOFF_WAIT_MAX: Duration = Duration::from_millis(100);
 
 /// Bytes read from the client per `read`.
 const READ_SIZE: usize = 16 * 1024;
@@ -108,6 +115,9 @@ struct Upstream {
     /// A relay thread reads it (until tiny_http closes it); otherwise the
     /// workers write the answers to the client themselves.
     relayed: bool,
+    /// Opened for this client connection, and no worker has taken a
+    /// request from it yet (see [`Conn::see_taken`]).
+    fresh: bool,
 }
 
 pub(crate) struct Conn<'a> {
@@ -172,9 +182,10 @@ impl<'a> Conn<'a> {
     /// body (an error, `100 Continue`), and the client may wait for that
     /// answer before it sends more, so one thread cannot do both. It waits
     /// until every answer before it was written, and gets a private
-    /// connection of its own: the relay reads it until tiny_http closes it
-    /// after this request (tiny_http also leaves an unread chunked body in
-    /// its socket, where it would be parsed as the next request).
+    /// connection of its own (a clean spare, or a new one): the relay reads
+    /// it until tiny_http closes it after this request (tiny_http also
+    /// leaves an unread chunked body in its socket, where it would be
+    /// parsed as the next request).
     pub(crate) fn run(mut self) {
         let mut first = true;
         loop {
@@ -194,11 +205,12 @@ impl<'a> Conn<'a> {
                 Framing::Chunked => None,
             };
             if let Some(body) = here {
-                if let Err(e) = self.forward_direct(&head, body) {
+                if let Err(e) = self.forward_direct(&head, body, last) {
                     log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
                     self.up = None;
                     return self.close(Some(503));
                 }
+                self.see_taken();
                 if last {
                     return self.close(None);
                 }
@@ -227,13 +239,19 @@ impl<'a> Conn<'a> {
     }
 
     /// Forwards a request with its `body` bytes (already buffered), for a
-    /// worker to answer directly to the client.
-    fn forward_direct(&mut self, head: &Head, body: usize) -> io::Result<()> {
+    /// worker to answer directly to the client (saying `Connection: close`
+    /// when it is the `last`).
+    fn forward_direct(&mut self, head: &Head, body: usize, last: bool) -> io::Result<()> {
         let mut out = std::mem::take(&mut self.out);
         out.clear();
         // tiny_http is never told to close: the private connection outlives
         // this client connection, as a spare for the next one.
-        head.forward_into(&mut out, &self.peer, false, Some(self.id));
+        head.forward_into(
+            &mut out,
+            &self.peer,
+            false,
+            Some((self.id, Via::Direct { last })),
+        );
         out.extend_from_slice(&self.buf.bytes()[..body]);
         self.buf.consume(body);
         // Recorded first: the answer may be written before `write` returns.
@@ -261,6 +279,7 @@ impl<'a> Conn<'a> {
                     stream: spare.clone(),
                     broken: false,
                     relayed: false,
+                    fresh: false,
                 });
                 return (&*spare).write_all(&request[n..]);
             }
@@ -270,8 +289,46 @@ impl<'a> Conn<'a> {
             stream: stream.clone(),
             broken: false,
             relayed: false,
+            fresh: true,
         });
         (&*stream).write_all(request)
+    }
+
+    /// Waits, after the first request forwarded on a fresh private
+    /// connection, until a worker has taken it, nudging tiny_http meanwhile.
+    ///
+    /// tiny_http 0.12 hands each new connection to a thread of its task
+    /// pool (`util::task_pool`), and a burst of new connections can lose
+    /// hand-offs: the pool counts a thread it has just woken as still
+    /// waiting, queues the connection for it, and the wake-up goes to
+    /// nobody. The connection then waits, unread, until tiny_http accepts
+    /// some other connection while no thread is idle: that starts a thread
+    /// which, after serving it, takes the queued ones. Measured before this
+    /// existed: 16 clients connecting at once to a fresh server, 4 of them
+    /// got their first answer after 0.7, 1.7, 2.7 and 3.8 s (the supervisor's
+    /// probe once a second was what freed them).
+    ///
+    /// So while a worker is idle and still none has taken the request, the
+    /// front door opens and closes a private connection (a "nudge"), which
+    /// frees one queued connection per nudge. With every worker busy, a
+    /// request not taken yet is simply queued behind others: no nudge.
+    fn see_taken(&mut self) {
+        let Some(up) = self.up.as_mut().filter(|up| up.fresh) else {
+            return;
+        };
+        up.fresh = false;
+        let track = &self.slot.track;
+        let started = Instant::now();
+        let mut wait = HANDOFF_WAIT;
+        while !track.wait_taken(wait) {
+            if started.elapsed() >= ANSWER_STALL || self.gate.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            if self.gate.conns.idle_workers() > 0 {
+                self.gate.nudge();
+            }
+            wait = (wait * 2).min(HANDOFF_WAIT_MAX);
+        }
     }
 
     /// Reads the next request head. The first one must be complete within
@@ -378,10 +435,26 @@ impl<'a> Conn<'a> {
     /// the 500 it sends for a request dropped unanswered: nobody reads it.)
     fn relayed_upstream(&mut self) -> io::Result<Arc<UnixStream>> {
         self.up = None;
-        let stream = self.connect()?;
+        // A spare has a tiny_http thread reading it already; a new
+        // connection must first be handed to one (see `see_taken`). Only
+        // a spare tiny_http has not closed or written to since will do:
+        // the relay reads everything on it.
+        let spare = std::iter::from_fn(|| self.gate.take_spare()).find(|up| {
+            matches!(
+                super::relay::wait_readable(&**up, Some(Duration::ZERO)),
+                Ok(false)
+            )
+        });
+        let fresh = spare.is_none();
+        let stream = match spare {
+            Some(up) => up,
+            None => self.connect()?,
+        };
         {
             let mut s = self.slot.track.lock();
             s.pending.clear();
+            // Everything before was answered, so taken.
+            s.taken_all();
             s.unanswered = false;
             s.relaying = true;
             s.cut = false;
@@ -401,6 +474,7 @@ impl<'a> Conn<'a> {
             stream: stream.clone(),
             broken: false,
             relayed: true,
+            fresh,
         });
         Ok(stream)
     }
@@ -426,13 +500,16 @@ impl<'a> Conn<'a> {
             }));
         }
         self.slot.track.push(head.method == "HEAD", true);
-        let mut out = head.forward(&self.peer, true);
+        let mut out = head.forward_relayed(&self.peer, self.id);
         match head.framing {
             Framing::None | Framing::Length(0) => {
                 self.send_up(&out);
+                self.see_taken();
                 Ok(())
             }
-            Framing::Length(n) => self.forward_length(out, n),
+            // tiny_http reads a small body whole before it hands the request
+            // to a worker, so only a complete request is sure to be taken.
+            Framing::Length(n) => self.forward_length(out, n).inspect(|_| self.see_taken()),
             Framing::Chunked => {
                 let mut dechunker = Dechunker::new(self.gate.limits.effective_max_body());
                 loop {
@@ -450,6 +527,7 @@ impl<'a> Conn<'a> {
                         out.clear();
                     }
                     if dechunker.is_done() {
+                        self.see_taken();
                         return Ok(());
                     }
                     self.read_body()?;

@@ -8,6 +8,7 @@
 //! status to refuse it with. Everything ambiguous is refused: this is where
 //! request smuggling is stopped.
 
+use crate::server::answer::Persist;
 use crate::server::limits::ServerLimits;
 
 /// The name of the header that carries the client's address to the app.
@@ -17,6 +18,37 @@ pub(crate) const PEER_HEADER: &str = "X-Flaskrs-Peer";
 /// The name of the header that tells a worker which client connection to
 /// write the answer to itself. Any copy a client sends is dropped.
 pub(crate) const CONN_HEADER: &str = "X-Flaskrs-Conn";
+
+/// How the answer to a forwarded request goes back to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// The worker writes it to the client socket itself; `last` when the
+    /// client connection ends after it.
+    Direct {
+        /// The connection's last request.
+        last: bool,
+    },
+    /// tiny_http writes it on the private connection and a relay copies it.
+    Relayed,
+}
+
+/// Reads the value of [`CONN_HEADER`], `<id>[; <how>]`: the client
+/// connection's id, and `Some` with what a direct answer must say about the
+/// connection (`<id>`: nothing; `<id>; close`: it is the last answer;
+/// `<id>; keep-alive`: an HTTP/1.0 client asked to keep the connection and
+/// must be told it is kept), or `None` for `<id>; relayed` (the answer goes
+/// back through tiny_http).
+pub(crate) fn parse_conn_header(value: &str) -> Option<(u64, Option<Persist>)> {
+    let (id, how) = value.split_once(';').unwrap_or((value, ""));
+    let how = match how.trim() {
+        "" => Some(Persist::Default),
+        "close" => Some(Persist::Close),
+        "keep-alive" => Some(Persist::KeepAlive),
+        "relayed" => None,
+        _ => return None,
+    };
+    Some((id.trim().parse().ok()?, how))
+}
 
 /// A request refused by the front door.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -490,22 +522,32 @@ impl Head {
     /// The head sent to tiny_http: canonical framing, the peer address, and
     /// `Connection: close` when tiny_http must end the private connection
     /// after this request (`close_upstream`).
+    #[cfg(test)]
     pub(crate) fn forward(&self, peer: &str, close_upstream: bool) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
         self.forward_into(&mut out, peer, close_upstream, None);
         out
     }
 
+    /// [`Head::forward`] for a request whose answer tiny_http writes back on
+    /// the private connection (a relay copies it), naming the client
+    /// connection `id` only so the worker can say it took the request.
+    pub(crate) fn forward_relayed(&self, peer: &str, id: u64) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        self.forward_into(&mut out, peer, true, Some((id, Via::Relayed)));
+        out
+    }
+
     /// [`Head::forward`], appended to `out` (a buffer reused across
-    /// requests). With `conn`, the head names the client connection the
-    /// worker writes the answer to, and drops `Expect`: the whole body is
-    /// forwarded with the head, so there is nothing to wait for.
+    /// requests), naming the client connection `conn` came from (see
+    /// [`parse_conn_header`]). A [`Via::Direct`] head also drops `Expect`:
+    /// the whole body is forwarded with it, so there is nothing to wait for.
     pub(crate) fn forward_into(
         &self,
         out: &mut Vec<u8>,
         peer: &str,
         close_upstream: bool,
-        conn: Option<u64>,
+        conn: Option<(u64, Via)>,
     ) {
         let version = match (self.version, close_upstream) {
             // tiny_http closes HTTP/1.0 connections without keep-alive.
@@ -532,10 +574,17 @@ impl Head {
         for part in [PEER_HEADER, ": ", peer, "\r\n"] {
             out.extend_from_slice(part.as_bytes());
         }
-        if let Some(id) = conn {
+        let direct = matches!(conn, Some((_, Via::Direct { .. })));
+        if let Some((id, via)) = conn {
             use std::io::Write as _;
+            let persist = match (via, self.version) {
+                (Via::Relayed, _) => "; relayed",
+                (Via::Direct { last: true }, _) => "; close",
+                (Via::Direct { last: false }, Version::Http10) => "; keep-alive",
+                (Via::Direct { last: false }, Version::Http11) => "",
+            };
             // Writing to a Vec cannot fail.
-            let _ = write!(out, "{CONN_HEADER}: {id}\r\n");
+            let _ = write!(out, "{CONN_HEADER}: {id}{persist}\r\n");
         }
         match self.framing {
             Framing::None => {}
@@ -547,7 +596,7 @@ impl Head {
             Framing::Chunked => out.extend_from_slice(b"Transfer-Encoding: chunked\r\n"),
         }
         if self.expect_continue
-            && conn.is_none()
+            && !direct
             && !matches!(self.framing, Framing::None | Framing::Length(0))
         {
             out.extend_from_slice(b"Expect: 100-continue\r\n");

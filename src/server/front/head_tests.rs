@@ -305,7 +305,12 @@ fn request_lines_are_split_for_the_log() {
 fn direct_forwards_name_the_connection_and_drop_expect() {
     let h = ok("POST /u HTTP/1.1\r\nHost: x\r\nX-Flaskrs-Conn: 7\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
     let mut out = Vec::new();
-    h.forward_into(&mut out, "p", false, Some(42));
+    h.forward_into(
+        &mut out,
+        "p",
+        false,
+        Some((42, Via::Direct { last: false })),
+    );
     assert_eq!(
         String::from_utf8(out).unwrap(),
         "POST /u HTTP/1.1\r\nHost: x\r\nX-Flaskrs-Peer: p\r\nX-Flaskrs-Conn: 42\r\nContent-Length: 2\r\n\r\n"
@@ -314,4 +319,36 @@ fn direct_forwards_name_the_connection_and_drop_expect() {
     let fwd = String::from_utf8(h.forward("p", false)).unwrap();
     assert!(!fwd.contains("X-Flaskrs-Conn"), "{fwd}");
     assert!(fwd.contains("Expect: 100-continue\r\n"), "{fwd}");
+}
+
+#[test]
+fn direct_forwards_say_what_the_answer_tells_the_client() {
+    use crate::server::answer::Persist;
+    let conn_value = |raw: &str, last: bool| {
+        let mut out = Vec::new();
+        ok(raw).forward_into(&mut out, "p", false, Some((9, Via::Direct { last })));
+        let text = String::from_utf8(out).unwrap();
+        let value = text
+            .split("\r\n")
+            .find_map(|l| l.strip_prefix("X-Flaskrs-Conn: "))
+            .unwrap()
+            .to_owned();
+        parse_conn_header(&value).unwrap()
+    };
+    let v11 = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    let v10 = "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+    assert_eq!(conn_value(v11, false), (9, Some(Persist::Default)));
+    assert_eq!(conn_value(v11, true), (9, Some(Persist::Close)));
+    assert_eq!(conn_value(v10, false), (9, Some(Persist::KeepAlive)));
+    assert_eq!(conn_value(v10, true), (9, Some(Persist::Close)));
+    assert_eq!(parse_conn_header("12"), Some((12, Some(Persist::Default))));
+    // A relayed request keeps its `Expect` and names its connection too.
+    let h = ok("POST /u HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n");
+    let fwd = String::from_utf8(h.forward_relayed("p", 5)).unwrap();
+    assert!(fwd.contains("\r\nX-Flaskrs-Conn: 5; relayed\r\n"), "{fwd}");
+    assert!(fwd.contains("Expect: 100-continue\r\n"), "{fwd}");
+    assert!(fwd.contains("\r\nConnection: close\r\n"), "{fwd}");
+    assert_eq!(parse_conn_header("5; relayed"), Some((5, None)));
+    assert_eq!(parse_conn_header("12; upgrade"), None);
+    assert_eq!(parse_conn_header("x; close"), None);
 }

@@ -42,7 +42,7 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -80,6 +80,8 @@ pub(crate) struct Gate {
     spares: Mutex<Vec<Arc<UnixStream>>>,
     next_id: AtomicU64,
     cap: usize,
+    /// Nudges sent to tiny_http (see [`Gate::nudge`]).
+    nudges: AtomicU64,
 }
 
 /// The open client connections by id, shared with the workers: a worker
@@ -88,9 +90,25 @@ pub(crate) struct Gate {
 #[derive(Default)]
 pub(crate) struct Conns {
     map: Mutex<HashMap<u64, Arc<Slot>>>,
+    /// Workers waiting for a request (kept by the server's workers).
+    idle_workers: AtomicUsize,
 }
 
 impl Conns {
+    /// A worker starts waiting for a request (`true`) or got one.
+    pub(crate) fn worker_idle(&self, idle: bool) {
+        if idle {
+            self.idle_workers.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.idle_workers.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Workers waiting for a request now.
+    pub(crate) fn idle_workers(&self) -> usize {
+        self.idle_workers.load(Ordering::Relaxed)
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<u64, Arc<Slot>>> {
         self.map.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -187,6 +205,14 @@ impl Gate {
         self.spares.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Opens and closes a private connection: tiny_http accepting it while
+    /// none of its threads is idle starts a thread, which then serves the
+    /// connections its pool lost track of (see `Conn::see_taken`).
+    pub(crate) fn nudge(&self) {
+        self.nudges.fetch_add(1, Ordering::Relaxed);
+        let _ = UnixStream::connect(&self.private_path);
+    }
+
     /// A spare private connection, if there is one.
     pub(crate) fn take_spare(&self) -> Option<Arc<UnixStream>> {
         self.spares().pop()
@@ -247,6 +273,7 @@ impl FrontDoor {
             spares: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
             cap,
+            nudges: AtomicU64::new(0),
         });
         let listener = Arc::new(listener);
         let (g, l) = (gate.clone(), listener.clone());
@@ -268,6 +295,12 @@ impl FrontDoor {
     /// The connection cap in force.
     pub(crate) fn cap(&self) -> usize {
         self.gate.cap
+    }
+
+    /// Nudges sent to tiny_http so far.
+    #[cfg(test)]
+    pub(crate) fn nudges(&self) -> u64 {
+        self.gate.nudges.load(Ordering::Relaxed)
     }
 
     /// Stops accepting (the port is released), closes idle connections, lets

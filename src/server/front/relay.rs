@@ -52,9 +52,20 @@ pub(crate) struct TrackState {
     /// The relay ended before every request on its connection was
     /// answered.
     pub unanswered: bool,
-    /// Threads waiting for `pending` to empty (so answers need not wake
-    /// anyone when nobody waits).
+    /// Requests forwarded, and how many of them a worker has taken from
+    /// tiny_http (see `Conn::see_taken`).
+    forwarded: u64,
+    taken: u64,
+    /// Threads waiting for `pending` to empty or `taken` to catch up (so
+    /// answers need not wake anyone when nobody waits).
     waiters: usize,
+}
+
+impl TrackState {
+    /// Counts every request forwarded so far as taken.
+    pub(crate) fn taken_all(&mut self) {
+        self.taken = self.forwarded;
+    }
 }
 
 impl Track {
@@ -68,7 +79,38 @@ impl Track {
         self.note_progress();
         let mut s = self.lock();
         s.pending.push_back(is_head);
+        s.forwarded += 1;
         s.expect_eof |= last;
+    }
+
+    /// A worker took a request of this connection from tiny_http.
+    pub(crate) fn taken(&self) {
+        let mut s = self.lock();
+        s.taken += 1;
+        if s.waiters > 0 {
+            self.cv.notify_all();
+        }
+    }
+
+    /// Waits up to `timeout` for a worker to have taken every request
+    /// forwarded; whether it has.
+    pub(crate) fn wait_taken(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut s = self.lock();
+        s.waiters += 1;
+        while s.taken < s.forwarded {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            s = self
+                .cv
+                .wait_timeout(s, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        s.waiters -= 1;
+        s.taken >= s.forwarded
     }
 
     /// Blocks until the relay has ended.
@@ -105,7 +147,9 @@ impl Track {
 
     /// Forgets the newest request: it never reached tiny_http.
     pub(crate) fn unpush(&self) {
-        self.lock().pending.pop_back();
+        let mut s = self.lock();
+        s.pending.pop_back();
+        s.forwarded = s.forwarded.saturating_sub(1);
     }
 
     /// A worker wrote the answer to the oldest request in flight.
