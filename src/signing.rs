@@ -17,8 +17,6 @@
 //! alphabet is accepted (Python skips stray characters; Flask never writes
 //! any, so only forged or mangled tokens differ).
 
-use std::io::Write as _;
-
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine as _;
 use hmac::Mac as _;
@@ -252,10 +250,38 @@ impl Serializer {
 }
 
 /// `zlib.compress(data)`: a zlib stream at the default level (6).
+///
+/// Every session save calls this (itsdangerous compresses to see whether it
+/// pays), and a deflate state is about 270 KiB that zlib zeroes: made anew
+/// per call it cost more than the rest of the request (allocation, page
+/// faults, the allocator handing it back). So each thread keeps one and
+/// resets it.
 fn compress(data: &[u8]) -> Option<Vec<u8>> {
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
-    z.write_all(data).ok()?;
-    z.finish().ok()
+    use std::cell::RefCell;
+    thread_local! {
+        static DEFLATE: RefCell<flate2::Compress> =
+            RefCell::new(flate2::Compress::new(flate2::Compression::new(6), true));
+    }
+    DEFLATE.with_borrow_mut(|z| {
+        z.reset();
+        // zlib's bound for one call: the input, 5 bytes per 16 KiB block,
+        // the header and the checksum, with room to spare.
+        let mut out = Vec::with_capacity(data.len() + data.len() / 1000 + 64);
+        loop {
+            let consumed = usize::try_from(z.total_in()).ok()?;
+            let status = z
+                .compress_vec(
+                    data.get(consumed..)?,
+                    &mut out,
+                    flate2::FlushCompress::Finish,
+                )
+                .ok()?;
+            if status == flate2::Status::StreamEnd {
+                return Some(out);
+            }
+            out.reserve(out.capacity().max(64));
+        }
+    })
 }
 
 /// Inflates one zlib stream, refusing output beyond `limit` bytes and

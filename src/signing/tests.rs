@@ -236,3 +236,31 @@ fn construction_and_debug() {
         "Signature age 5 > 3 seconds"
     );
 }
+
+#[test]
+fn the_reused_deflate_state_writes_what_a_fresh_one_writes() {
+    use std::io::Write as _;
+    let fresh = |data: &[u8]| {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(6));
+        z.write_all(data).unwrap();
+        z.finish().unwrap()
+    };
+    // Incompressible bytes larger than the first output guess, so the
+    // output has to grow, between small payloads on the same thread.
+    let mut noise = Vec::with_capacity(300_000);
+    let mut x: u32 = 12345;
+    while noise.len() < 300_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        noise.push((x >> 16) as u8);
+    }
+    let inputs: [&[u8]; 5] = [
+        br#"{"count":1}"#,
+        &noise,
+        br#"{"_flashes":[{" t":["message","x"]}],"count":2}"#,
+        b"",
+        &[b'a'; 100_000],
+    ];
+    for data in inputs {
+        assert_eq!(zlib(data), fresh(data), "{} bytes", data.len());
+    }
+}
