@@ -592,10 +592,11 @@ def report(runs: list[ServerRun], endpoints: list[Endpoint]) -> str:
                            f"| {w.socket_errors or ''} {w.note} |")
         out.append("")
         if close:
-            out += ["Socket errors with `Connection: close` are wrk's read errors: tiny_http "
-                    "(under flaskrs-host and the bare server) closes the connection without "
-                    "sending `Connection: close`, so wrk tries the closed connection once more "
-                    "before reconnecting. Every request was still answered.", ""]
+            out += ["Socket errors with `Connection: close` are wrk's read errors: the bare "
+                    "tiny_http server closes the connection without sending `Connection: close` "
+                    "(tiny_http drops that header from every response), so wrk tries the closed "
+                    "connection once more before reconnecting. flaskrs-host frames its answers "
+                    "itself and says `Connection: close`. Every request was still answered.", ""]
 
     f = by.get("flaskrs")
     if f and not f.failed:
