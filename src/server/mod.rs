@@ -231,6 +231,12 @@ impl ServerHandle {
         self.front.as_ref().map_or(0, FrontDoor::connections)
     }
 
+    /// Spare private connections the front door keeps now.
+    #[cfg(test)]
+    pub(crate) fn spare_connections(&self) -> usize {
+        self.front.as_ref().map_or(0, FrontDoor::spares)
+    }
+
     /// Times the front door nudged tiny_http to serve a connection its
     /// thread pool lost (see `front/conn.rs`).
     #[cfg(test)]

@@ -269,6 +269,24 @@ fn a_burst_of_new_connections_is_served_without_the_probe() {
 }
 
 #[test]
+fn a_closed_connection_leaves_its_private_connection_for_the_next() {
+    let server = start(echo);
+    assert_eq!(server.spare_connections(), 0);
+    for round in 0..3 {
+        assert_eq!(get(server.addr(), "/x").status, 200);
+        // The front door keeps it once the client connection is gone.
+        let until = Instant::now() + WAIT;
+        while server.spare_connections() != 1 {
+            assert!(Instant::now() < until, "round {round}: no spare kept");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    // Never more than one: each new client connection took the spare.
+    assert_eq!(server.spare_connections(), 1);
+    server.shutdown();
+}
+
+#[test]
 fn head_keeps_content_length_without_body() {
     // The app layer strips HEAD bodies and keeps the GET length; 40000 bytes
     // is past tiny_http's default threshold for switching to chunked.

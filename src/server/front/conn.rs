@@ -591,7 +591,9 @@ impl<'a> Conn<'a> {
     /// relayed (or written by the workers) first, then `status` (if any) is
     /// written, then the socket is closed.
     fn close(mut self, status: Option<u16>) {
-        if let Some(up) = self.up.take().filter(|up| up.relayed) {
+        // Only a relayed connection is taken here: a direct one stays for
+        // `keep_spare` below.
+        if let Some(up) = self.up.take_if(|up| up.relayed) {
             self.slot.track.lock().expect_eof = true;
             let _ = up.stream.shutdown(Shutdown::Write);
             self.slot.track.wait_relay_end();

@@ -297,6 +297,12 @@ impl FrontDoor {
         self.gate.cap
     }
 
+    /// Spare private connections kept now.
+    #[cfg(test)]
+    pub(crate) fn spares(&self) -> usize {
+        self.gate.spares().len()
+    }
+
     /// Nudges sent to tiny_http so far.
     #[cfg(test)]
     pub(crate) fn nudges(&self) -> u64 {
