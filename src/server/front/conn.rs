@@ -66,6 +66,13 @@ impl InBuf {
         if self.start >= self.end {
             self.start = 0;
             self.end = 0;
+            // A buffer grown for a big head goes back to the usual size
+            // once it is used up: a keep-alive connection that sent one
+            // big head would otherwise hold up to ~80 KiB while it idles.
+            if self.data.len() > READ_SIZE {
+                self.data.truncate(READ_SIZE);
+                self.data.shrink_to_fit();
+            }
         }
     }
 
@@ -655,5 +662,35 @@ impl<'a> Conn<'a> {
                 Err(_) => break,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn a_buffer_grown_for_a_big_head_shrinks_back_once_used_up() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        let head = vec![b'x'; 3 * READ_SIZE];
+        client.write_all(&head).unwrap();
+        let mut buf = InBuf::new();
+        while buf.bytes().len() < head.len() {
+            assert!(buf.fill(&server, 8 * READ_SIZE).unwrap() > 0);
+        }
+        assert!(buf.data.len() > READ_SIZE);
+        // Partly used: the bytes still to come stay where they are.
+        buf.consume(READ_SIZE);
+        assert_eq!(buf.bytes().len(), 2 * READ_SIZE);
+        buf.consume(2 * READ_SIZE);
+        assert_eq!(buf.data.len(), READ_SIZE);
+        assert_eq!(buf.data.capacity(), READ_SIZE);
+        // And it reads on as before.
+        client.write_all(b"GET / HTTP/1.1\r\n").unwrap();
+        assert!(buf.fill(&server, READ_SIZE).unwrap() > 0);
+        assert!(buf.bytes().starts_with(b"GET"));
     }
 }

@@ -4,11 +4,17 @@
 //! otherwise; a thread idle for [`IDLE_EXIT`] ends. The number of jobs is
 //! bounded by the caller (the connection cap), so the pool needs no bound of
 //! its own. Reuse keeps short connections from paying for a thread spawn.
+//!
+//! Every idle thread keeps its own clock: after a burst, all the threads it
+//! left idle end about [`IDLE_EXIT`] later, and with them what each holds
+//! (its stack's touched pages, the allocator's per-thread cache). (Waiting
+//! on a channel behind a mutex, only the thread holding the mutex could time
+//! out, so idle threads ended one per [`IDLE_EXIT`]: 256 of them took two
+//! hours.)
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 /// How long a thread waits for a new job before it ends.
 const IDLE_EXIT: Duration = Duration::from_secs(30);
@@ -18,27 +24,45 @@ const STACK: usize = 256 * 1024;
 
 type Job = Box<dyn FnOnce() + Send>;
 
+#[derive(Default)]
+struct State {
+    /// Jobs handed to idle threads, not taken yet; never more than `idle`.
+    queue: VecDeque<Job>,
+    /// Threads waiting for a job.
+    idle: usize,
+    /// Threads of the pool, busy or idle.
+    threads: usize,
+}
+
 struct Shared {
-    rx: Mutex<Receiver<Job>>,
-    /// Threads waiting for a job, minus jobs sent but not yet taken.
-    idle: AtomicUsize,
+    state: Mutex<State>,
+    cv: Condvar,
+    idle_exit: Duration,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The pool. Cheap to share behind an `Arc`.
 pub(crate) struct Pool {
-    tx: Mutex<Sender<Job>>,
     shared: Arc<Shared>,
     name: &'static str,
 }
 
 impl Pool {
     pub(crate) fn new(name: &'static str) -> Pool {
-        let (tx, rx) = mpsc::channel();
+        Pool::with_idle_exit(name, IDLE_EXIT)
+    }
+
+    fn with_idle_exit(name: &'static str, idle_exit: Duration) -> Pool {
         Pool {
-            tx: Mutex::new(tx),
             shared: Arc::new(Shared {
-                rx: Mutex::new(rx),
-                idle: AtomicUsize::new(0),
+                state: Mutex::new(State::default()),
+                cv: Condvar::new(),
+                idle_exit,
             }),
             name,
         }
@@ -47,68 +71,79 @@ impl Pool {
     /// Runs `job` on a pool thread. Fails only when no thread can be started.
     pub(crate) fn spawn(&self, job: impl FnOnce() + Send + 'static) -> std::io::Result<()> {
         let job: Job = Box::new(job);
-        let claimed = self
-            .shared
-            .idle
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-            .is_ok();
-        if claimed {
-            let tx = self.tx.lock().unwrap_or_else(|e| e.into_inner());
-            if let Err(mpsc::SendError(job)) = tx.send(job) {
-                // Cannot happen while `self` holds the receiver's Arc.
-                drop(tx);
-                return self.start(job);
+        {
+            let mut s = self.shared.lock();
+            // An idle thread leaves only when the queue is empty (it looks
+            // under this lock), so a queued job always finds a thread.
+            if s.queue.len() < s.idle {
+                s.queue.push_back(job);
+                drop(s);
+                self.shared.cv.notify_one();
+                return Ok(());
             }
-            return Ok(());
+            s.threads += 1;
         }
-        self.start(job)
-    }
-
-    fn start(&self, job: Job) -> std::io::Result<()> {
         let shared = self.shared.clone();
-        std::thread::Builder::new()
+        let started = std::thread::Builder::new()
             .name(self.name.to_owned())
             .stack_size(STACK)
-            .spawn(move || run(job, &shared))
-            .map(drop)
+            .spawn(move || run(job, &shared));
+        if started.is_err() {
+            self.shared.lock().threads -= 1;
+        }
+        started.map(drop)
+    }
+
+    /// Threads of the pool, busy or idle.
+    #[cfg(test)]
+    fn threads(&self) -> usize {
+        self.shared.lock().threads
+    }
+}
+
+/// Counts a pool thread out when it ends, even by a panicking job.
+struct Leave<'a>(&'a Shared);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.lock().threads -= 1;
     }
 }
 
 fn run(first: Job, shared: &Shared) {
-    first();
-    'wait: loop {
-        shared.idle.fetch_add(1, Ordering::AcqRel);
-        loop {
-            let next = {
-                let rx = shared.rx.lock().unwrap_or_else(|e| e.into_inner());
-                rx.recv_timeout(IDLE_EXIT)
-            };
-            match next {
-                Ok(job) => {
-                    job();
-                    continue 'wait;
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    // Leave only if no job was promised to the waiting
-                    // threads (idle ≥ 1 means more threads wait than jobs
-                    // are queued); otherwise keep waiting, still counted.
-                    let left = shared
-                        .idle
-                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
-                        .is_ok();
-                    if left {
-                        return;
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => return,
+    let _leave = Leave(shared);
+    let mut job = first;
+    loop {
+        job();
+        let mut s = shared.lock();
+        s.idle += 1;
+        let until = Instant::now() + shared.idle_exit;
+        let next = loop {
+            if let Some(j) = s.queue.pop_front() {
+                break Some(j);
             }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break None;
+            }
+            s = shared
+                .cv
+                .wait_timeout(s, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        };
+        s.idle -= 1;
+        drop(s);
+        match next {
+            Some(j) => job = j,
+            None => return,
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::mpsc;
 
     #[test]
     fn threads_are_reused() {
@@ -150,5 +185,48 @@ mod tests {
         }
         // Would deadlock if two jobs shared a thread.
         barrier.wait();
+    }
+
+    #[test]
+    fn every_idle_thread_ends_after_the_idle_time() {
+        let idle_exit = Duration::from_millis(200);
+        let pool = Pool::with_idle_exit("test-pool", idle_exit);
+        let n = 12;
+        let barrier = Arc::new(std::sync::Barrier::new(n + 1));
+        for _ in 0..n {
+            let b = barrier.clone();
+            pool.spawn(move || {
+                b.wait();
+            })
+            .unwrap();
+        }
+        barrier.wait();
+        assert_eq!(pool.threads(), n);
+        // All idle at about the same time, so all gone after about one
+        // idle time; ending one at a time would take n of them.
+        let deadline = Instant::now() + idle_exit * 4;
+        while pool.threads() > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} threads still there",
+                pool.threads()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        // The pool still works after they ended.
+        let (tx, rx) = mpsc::channel();
+        pool.spawn(move || tx.send(()).unwrap()).unwrap();
+        rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    }
+
+    #[test]
+    fn a_panicking_job_is_counted_out() {
+        let pool = Pool::with_idle_exit("test-pool", Duration::from_secs(30));
+        pool.spawn(|| panic!("job panics")).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while pool.threads() > 0 {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
 }
