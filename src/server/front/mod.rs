@@ -262,6 +262,9 @@ impl FrontDoor {
         conns: Arc<Conns>,
     ) -> io::Result<FrontDoor> {
         let cap = connection_cap(limits.max_connections, descriptor_limit());
+        if let Err(e) = raise_backlog(&listener, cap) {
+            log::warn!(target: "flaskrs::server", "cannot raise the listen backlog: {e}");
+        }
         let gate = Arc::new(Gate {
             listener_timeout: socket2::SockRef::from(&listener).read_timeout()?,
             limits,
@@ -343,6 +346,18 @@ impl FrontDoor {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Lets up to `cap` connections wait to be accepted (the kernel lowers it
+/// to `net.core.somaxconn`). The standard library listens with a backlog of
+/// 128: when more clients connect at once (a load balancer's pool, a
+/// benchmark opening its connections) while the accept thread waits for a
+/// core, the kernel drops the overflow's handshakes and each such client
+/// waits for a retransmission, 1, 3, 7 s and more. (Calling `listen` again
+/// on a listening socket only changes its backlog.)
+fn raise_backlog(listener: &TcpListener, cap: usize) -> io::Result<()> {
+    let backlog = i32::try_from(cap.max(128)).unwrap_or(i32::MAX);
+    socket2::SockRef::from(listener).listen(backlog)
 }
 
 /// Whether bytes from the client wait unread on `stream` (a non-blocking
@@ -515,6 +530,30 @@ mod tests {
         assert_eq!(gate.spares().len(), 2);
         door.stop(Duration::ZERO);
         assert!(gate.spares().is_empty());
+    }
+
+    #[test]
+    fn the_backlog_holds_a_burst_of_connections_past_128() {
+        let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        if somaxconn < 512 {
+            eprintln!("skipped: net.core.somaxconn is {somaxconn}");
+            return;
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        raise_backlog(&listener, 512).unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Nobody accepts: with the standard backlog of 128, the 130th
+        // handshake is dropped and its connect times out.
+        let mut held = Vec::new();
+        for i in 0..300 {
+            match TcpStream::connect_timeout(&addr, Duration::from_millis(500)) {
+                Ok(s) => held.push(s),
+                Err(e) => panic!("connection {i} waited: {e}"),
+            }
+        }
     }
 
     #[test]
