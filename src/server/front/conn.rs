@@ -443,15 +443,8 @@ impl<'a> Conn<'a> {
     fn relayed_upstream(&mut self) -> io::Result<Arc<UnixStream>> {
         self.up = None;
         // A spare has a tiny_http thread reading it already; a new
-        // connection must first be handed to one (see `see_taken`). Only
-        // a spare tiny_http has not closed or written to since will do:
-        // the relay reads everything on it.
-        let spare = std::iter::from_fn(|| self.gate.take_spare()).find(|up| {
-            matches!(
-                super::relay::wait_readable(&**up, Some(Duration::ZERO)),
-                Ok(false)
-            )
-        });
+        // connection must first be handed to one (see `see_taken`).
+        let spare = self.gate.take_spare();
         let fresh = spare.is_none();
         let stream = match spare {
             Some(up) => up,

@@ -213,18 +213,18 @@ impl Gate {
         let _ = UnixStream::connect(&self.private_path);
     }
 
-    /// A spare private connection, if there is one.
+    /// A clean spare private connection, if there is one (spares gone
+    /// unclean while kept, say tiny_http closed them, are dropped).
     pub(crate) fn take_spare(&self) -> Option<Arc<UnixStream>> {
-        self.spares().pop()
+        let mut spares = self.spares();
+        std::iter::from_fn(|| spares.pop()).find(|up| is_clean(up))
     }
 
     /// Keeps `up` for a later client connection, if it is clean (tiny_http
     /// wrote nothing on it that nobody read, and did not close it) and
     /// there is room under the cap, counting the connection giving it back.
     pub(crate) fn keep_spare(&self, up: Arc<UnixStream>) {
-        if self.stopping.load(Ordering::SeqCst)
-            || !matches!(relay::wait_readable(&*up, Some(Duration::ZERO)), Ok(false))
-        {
+        if self.stopping.load(Ordering::SeqCst) || !is_clean(&up) {
             return;
         }
         let open = self.conns().len();
@@ -346,6 +346,12 @@ impl FrontDoor {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Whether tiny_http has neither written anything on `up` that nobody read
+/// nor closed it: only then may it carry another client's requests.
+fn is_clean(up: &UnixStream) -> bool {
+    matches!(relay::wait_readable(up, Some(Duration::ZERO)), Ok(false))
 }
 
 /// Lets up to `cap` connections wait to be accepted (the kernel lowers it
@@ -521,6 +527,11 @@ mod tests {
         let (a, b) = UnixStream::pair().unwrap();
         drop(b);
         gate.keep_spare(Arc::new(a));
+        assert!(gate.take_spare().is_none());
+        // Clean when kept, closed by tiny_http since: not handed out.
+        let (a, b) = UnixStream::pair().unwrap();
+        gate.keep_spare(Arc::new(a));
+        drop(b);
         assert!(gate.take_spare().is_none());
         // Clean ones, up to the cap.
         let pairs: Vec<_> = (0..3).map(|_| UnixStream::pair().unwrap()).collect();
