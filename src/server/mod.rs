@@ -237,13 +237,6 @@ impl ServerHandle {
         self.front.as_ref().map_or(0, FrontDoor::spares)
     }
 
-    /// Times the front door nudged tiny_http to serve a connection its
-    /// thread pool lost (see `front/conn.rs`).
-    #[cfg(test)]
-    pub(crate) fn nudges(&self) -> u64 {
-        self.front.as_ref().map_or(0, FrontDoor::nudges)
-    }
-
     /// The connection cap in force: `max_connections`, or lower when the
     /// descriptor limit could not hold that many connections.
     pub fn connection_cap(&self) -> usize {

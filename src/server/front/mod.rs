@@ -80,8 +80,6 @@ pub(crate) struct Gate {
     spares: Mutex<Vec<Arc<UnixStream>>>,
     next_id: AtomicU64,
     cap: usize,
-    /// Nudges sent to tiny_http (see [`Gate::nudge`]).
-    nudges: AtomicU64,
 }
 
 /// The open client connections by id, shared with the workers: a worker
@@ -209,7 +207,6 @@ impl Gate {
     /// none of its threads is idle starts a thread, which then serves the
     /// connections its pool lost track of (see `Conn::see_taken`).
     pub(crate) fn nudge(&self) {
-        self.nudges.fetch_add(1, Ordering::Relaxed);
         let _ = UnixStream::connect(&self.private_path);
     }
 
@@ -276,7 +273,6 @@ impl FrontDoor {
             spares: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
             cap,
-            nudges: AtomicU64::new(0),
         });
         let listener = Arc::new(listener);
         let (g, l) = (gate.clone(), listener.clone());
@@ -304,12 +300,6 @@ impl FrontDoor {
     #[cfg(test)]
     pub(crate) fn spares(&self) -> usize {
         self.gate.spares().len()
-    }
-
-    /// Nudges sent to tiny_http so far.
-    #[cfg(test)]
-    pub(crate) fn nudges(&self) -> u64 {
-        self.gate.nudges.load(Ordering::Relaxed)
     }
 
     /// Stops accepting (the port is released), closes idle connections, lets
