@@ -574,8 +574,7 @@ fn do_teardown_request(app: &LoadedApp, ctx: &Arc<RequestContext>, error: Dynami
 /// What the WSGI layer adds: `Content-Length` for bodies in memory, and
 /// no body for HEAD (the length of the GET body is kept).
 fn finalize_wire(response: &mut Response, is_head: bool) {
-    let no_body = matches!(response.status, 100..=199 | 204 | 304);
-    if no_body {
+    if crate::http::status_has_no_body(response.status) {
         response.headers.remove("Content-Length");
         response.set_data(Vec::new());
     } else if !response.headers.contains("Content-Length") {

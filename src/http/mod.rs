@@ -14,4 +14,5 @@ pub use exceptions::{status_reason, HttpError};
 pub use headers::Headers;
 pub use multidict::MultiDict;
 pub use request::{Request, RequestBody};
+pub(crate) use response::status_has_no_body;
 pub use response::{Body, Response};

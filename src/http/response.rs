@@ -42,6 +42,12 @@ impl Body {
     }
 }
 
+/// Whether a response with `status` carries no body (RFC 9110: 1xx, 204
+/// and 304), whatever the method.
+pub(crate) fn status_has_no_body(status: u16) -> bool {
+    matches!(status, 100..=199 | 204 | 304)
+}
+
 /// An HTTP response: status, headers and body. Servers, the test client and
 /// middleware all work on this type; nothing in it depends on a socket.
 #[derive(Debug)]
