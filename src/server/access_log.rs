@@ -23,15 +23,10 @@ pub(crate) fn log_request(remote: &str, method: &str, target: &str, version: &st
         return;
     }
     thread_local! {
-        static DATE: std::cell::RefCell<(u64, String)> = const { std::cell::RefCell::new((u64::MAX, String::new())) };
+        static DATE: std::cell::RefCell<super::PerSecond> = const { std::cell::RefCell::new(super::PerSecond::new()) };
     }
-    let now = SystemTime::now();
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    DATE.with_borrow_mut(|(at, date)| {
-        if *at != secs {
-            *at = secs;
-            *date = log_date(now);
-        }
+    DATE.with_borrow_mut(|date| {
+        let date = date.get(log_date);
         let line = Line {
             remote,
             method,

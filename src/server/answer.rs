@@ -12,10 +12,9 @@
 //! spells it (`404 NOT FOUND`, `599 UNKNOWN`), so the bytes on the wire are
 //! the ones a Flask app sends.
 
+use super::PerSecond;
+use crate::http::{status_has_no_body, Response};
 use std::cell::RefCell;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use crate::http::Response;
 
 /// What the answer says about the connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +42,7 @@ fn is_hop_by_hop(name: &str) -> bool {
 }
 
 /// Why a header cannot be written, or `None`.
-pub(crate) fn header_problem(name: &str, value: &str) -> Option<&'static str> {
+fn header_problem(name: &str, value: &str) -> Option<&'static str> {
     let bad_name = name.is_empty()
         || !name
             .bytes()
@@ -68,12 +67,6 @@ pub(crate) fn check_headers(response: &Response) -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-/// Whether a response with `status` carries no body (RFC 9110: 1xx, 204
-/// and 304), whatever the method.
-pub(crate) fn status_has_no_body(status: u16) -> bool {
-    matches!(status, 100..=199 | 204 | 304)
 }
 
 /// How many body bytes go on the wire after the head.
@@ -189,23 +182,16 @@ fn push_status_line(out: &mut Vec<u8>, version: (u8, u8), status: u16) {
 /// formatted at most once a second per thread.
 pub(crate) fn with_http_date<R>(f: impl FnOnce(&str) -> R) -> R {
     thread_local! {
-        static DATE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+        static DATE: RefCell<PerSecond> = const { RefCell::new(PerSecond::new()) };
     }
-    let now = SystemTime::now();
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    DATE.with_borrow_mut(|(at, date)| {
-        if *at != secs {
-            *at = secs;
-            *date = httpdate::fmt_http_date(now);
-        }
-        f(date)
-    })
+    DATE.with_borrow_mut(|date| f(date.get(httpdate::fmt_http_date)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::http::Body;
+    use std::time::SystemTime;
 
     fn head(response: &Response, is_head: bool, persist: Persist) -> String {
         let mut out = Vec::new();

@@ -60,6 +60,37 @@ use exchange::Context;
 use front::{Conns, FrontDoor};
 use listener::{Acceptor, PrivateDir};
 
+/// A text that changes once a second (a date in a header or a log line),
+/// kept per thread and formatted again only when the second changes: it is
+/// written on every request.
+pub(crate) struct PerSecond {
+    at: u64,
+    text: String,
+}
+
+impl PerSecond {
+    /// Nothing formatted yet.
+    pub(crate) const fn new() -> Self {
+        PerSecond {
+            at: u64::MAX,
+            text: String::new(),
+        }
+    }
+
+    /// The text for now, from `format` when the second changed.
+    pub(crate) fn get(&mut self, format: fn(std::time::SystemTime) -> String) -> &str {
+        let now = std::time::SystemTime::now();
+        let secs = now
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if self.at != secs {
+            self.at = secs;
+            self.text = format(now);
+        }
+        &self.text
+    }
+}
+
 /// The `Server` header written when the app sets none.
 pub(crate) const SERVER_HEADER: &str = concat!("flaskrs/", env!("CARGO_PKG_VERSION"));
 

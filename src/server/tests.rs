@@ -691,3 +691,26 @@ fn a_new_generation_takes_over_and_the_old_one_is_still_served() {
     assert!(acceptor.probe(WAIT));
     server.shutdown();
 }
+
+#[test]
+fn a_per_second_text_is_formatted_once_a_second() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    fn format(t: std::time::SystemTime) -> String {
+        CALLS.fetch_add(1, Ordering::SeqCst);
+        httpdate::fmt_http_date(t)
+    }
+    let mut cache = PerSecond::new();
+    let first = cache.get(format).to_owned();
+    let mut calls = 1;
+    for _ in 0..1000 {
+        let text = cache.get(format).to_owned();
+        if text != first {
+            // The second turned over (at most once in this loop).
+            calls += 1;
+            break;
+        }
+    }
+    assert!(CALLS.load(Ordering::SeqCst) <= calls + 1);
+    assert!(httpdate::parse_http_date(&first).is_ok(), "{first}");
+}

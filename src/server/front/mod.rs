@@ -45,7 +45,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use crate::http::HttpError;
 use crate::server::limits::ServerLimits;
@@ -179,7 +179,7 @@ pub(crate) fn connection_cap(max_connections: usize, fd_limit: Option<u64>) -> u
 /// The complete answer the front door writes itself, always closing.
 pub(crate) fn error_response(status: u16) -> Vec<u8> {
     let body = HttpError::new(status).body();
-    let date = httpdate::fmt_http_date(SystemTime::now());
+    let date = crate::server::answer::with_http_date(str::to_owned);
     let retry = if status == 503 {
         "Retry-After: 1\r\n"
     } else {
