@@ -167,10 +167,18 @@ pub fn send_from_directory(
     request: &Request,
     opts: &SendFileOptions,
 ) -> Result<Response, HttpError> {
+    let part = check_untrusted(path).ok_or_else(|| HttpError::new(404))?;
+    #[cfg(target_os = "linux")]
+    if let Some(opened) = beneath::open(directory, &part) {
+        let joined = directory.join(&part);
+        let (file, meta) = opened.map_err(|e| io_error(&joined, &e))?;
+        return send_open_file(file, &meta, &joined, request, opts);
+    }
     let (joined, canonical) = resolve(directory, path).ok_or_else(|| HttpError::new(404))?;
     // Open the resolved path, so a symlink swapped in after the check
     // cannot redirect the read.
-    send_file_at(&canonical, &joined, request, opts)
+    let (file, meta) = open_regular(&canonical).map_err(|e| io_error(&joined, &e))?;
+    send_open_file(file, &meta, &joined, request, opts)
 }
 
 /// Werkzeug's `send_file` for a trusted `path`: a missing file or a
@@ -181,7 +189,89 @@ pub fn send_file(
     request: &Request,
     opts: &SendFileOptions,
 ) -> Result<Response, HttpError> {
-    send_file_at(path, path, request, opts)
+    let (file, meta) = open_regular(path).map_err(|e| io_error(path, &e))?;
+    send_open_file(file, &meta, path, request, opts)
+}
+
+/// Opens `path` for reading if it is a regular file; anything else
+/// (directory, FIFO, device) is `NotFound`. Opened non-blocking so that a
+/// FIFO cannot block the worker; reads from a regular file ignore the flag.
+fn open_regular(path: &Path) -> std::io::Result<(File, std::fs::Metadata)> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    regular(options.open(path)?)
+}
+
+/// `file` with its metadata if it is a regular file, else `NotFound`.
+fn regular(file: File) -> std::io::Result<(File, std::fs::Metadata)> {
+    let meta = file.metadata()?;
+    if meta.is_file() {
+        Ok((file, meta))
+    } else {
+        Err(std::io::ErrorKind::NotFound.into())
+    }
+}
+
+/// Opening a file below a directory in one system call: `openat2` with
+/// `RESOLVE_BENEATH` makes the kernel refuse any path (through `..` or a
+/// symlink) that leaves the directory. This replaces the two `realpath`
+/// walks of [`resolve`] (one `readlink` per path component each) on the
+/// static-file path; whatever the kernel refuses or cannot do (a symlink
+/// that leaves and comes back in, an absolute symlink, a kernel before
+/// 5.6) goes the canonical way, so the answer is the same either way.
+#[cfg(target_os = "linux")]
+mod beneath {
+    use std::fs::File;
+    use std::io;
+    use std::path::Path;
+
+    use rustix::fs::{openat2, Mode, OFlags, ResolveFlags};
+    use rustix::io::Errno;
+
+    /// `Some` with the open regular file below `directory` (or why it
+    /// cannot be served: missing, not a regular file), `None` when the
+    /// caller must decide the canonical way.
+    pub(super) fn open(
+        directory: &Path,
+        part: &str,
+    ) -> Option<io::Result<(File, std::fs::Metadata)>> {
+        let directory = if directory.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            directory
+        };
+        let dir = match rustix::fs::open(
+            directory,
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(dir) => dir,
+            Err(Errno::NOENT | Errno::NOTDIR) => return Some(Err(io::ErrorKind::NotFound.into())),
+            Err(_) => return None,
+        };
+        let part = if part.is_empty() { "." } else { part };
+        match openat2(
+            &dir,
+            part,
+            OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY,
+            Mode::empty(),
+            ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS,
+        ) {
+            Ok(fd) => Some(super::regular(File::from(fd))),
+            Err(Errno::NOENT | Errno::NOTDIR | Errno::ISDIR) => {
+                Some(Err(io::ErrorKind::NotFound.into()))
+            }
+            // EXDEV (would leave the directory), ELOOP, ENOSYS, EAGAIN
+            // (a concurrent rename), permissions...: the canonical way
+            // decides, and logs what it must.
+            Err(_) => None,
+        }
+    }
 }
 
 /// Python's `st_mtime`: seconds as a float, computed as CPython does
@@ -303,24 +393,16 @@ fn io_error(path: &Path, err: &std::io::Error) -> HttpError {
     HttpError::new(500)
 }
 
-/// `send_file` reading `open_path` but naming, typing and tagging the file
-/// by `path` (they differ only when `send_from_directory` resolved symlinks).
-fn send_file_at(
-    open_path: &Path,
+/// `send_file` of the open regular `file`, naming, typing and tagging it by
+/// `path` (which differs from where it was opened only when
+/// `send_from_directory` resolved symlinks).
+fn send_open_file(
+    file: File,
+    meta: &std::fs::Metadata,
     path: &Path,
     request: &Request,
     opts: &SendFileOptions,
 ) -> Result<Response, HttpError> {
-    // Check before opening: opening a FIFO would block the worker.
-    let is_file = |m: &std::fs::Metadata| m.is_file();
-    if !std::fs::metadata(open_path).is_ok_and(|m| is_file(&m)) {
-        return Err(HttpError::new(404));
-    }
-    let file = File::open(open_path).map_err(|e| io_error(path, &e))?;
-    let meta = file.metadata().map_err(|e| io_error(path, &e))?;
-    if !is_file(&meta) {
-        return Err(HttpError::new(404));
-    }
     let size = meta.len();
     let mtime = meta.modified().unwrap_or(UNIX_EPOCH);
     // Werkzeug tags and names the absolute path.

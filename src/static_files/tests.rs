@@ -390,3 +390,75 @@ fn normpath_is_pythons() {
     assert_eq!(normpath("./"), ".");
     assert_eq!(normpath("a//b/./"), "a/b");
 }
+
+/// The one-call path below a directory: what the kernel opens is inside;
+/// what it refuses (leaving the directory, here through symlinks) is left
+/// to the canonical check, which still allows a link that comes back in.
+#[cfg(target_os = "linux")]
+#[test]
+fn files_below_the_directory_open_in_one_call_and_escapes_fall_back() {
+    use std::os::unix::fs::symlink;
+    let root = traversal_root();
+    let dir = root.path().join("static");
+    symlink(root.path().join("secret.txt"), dir.join("link.txt")).unwrap();
+    symlink(root.path(), dir.join("up")).unwrap();
+    symlink("sub/inner.txt", dir.join("rel.txt")).unwrap();
+
+    let read = |part: &str| {
+        let (mut file, meta) = beneath::open(&dir, part).expect("decided").expect("opened");
+        let mut text = String::new();
+        file.read_to_string(&mut text).unwrap();
+        (text, meta.len())
+    };
+    assert_eq!(read("ok.txt"), ("ok".to_owned(), 2));
+    assert_eq!(read("sub/inner.txt"), ("inner".to_owned(), 5));
+    // A relative link that stays inside needs no fallback.
+    assert_eq!(read("rel.txt"), ("inner".to_owned(), 5));
+
+    let not_found = |part: &str| {
+        let err = beneath::open(&dir, part).expect("decided").unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound, "{part}");
+    };
+    not_found("nope.txt");
+    not_found("sub");
+    not_found("");
+    not_found("ok.txt/x");
+
+    // The kernel refuses these; the canonical path decides.
+    assert!(beneath::open(&dir, "link.txt").is_none());
+    assert!(beneath::open(&dir, "up/secret.txt").is_none());
+    assert!(beneath::open(&dir, "up/static/ok.txt").is_none());
+    let req = Request::new("GET", "/static/x");
+    let opts = SendFileOptions::default();
+    assert_eq!(
+        send_from_directory(&dir, "link.txt", &req, &opts)
+            .unwrap_err()
+            .code,
+        404
+    );
+    let mut resp = send_from_directory(&dir, "up/static/ok.txt", &req, &opts).unwrap();
+    assert_eq!(body_bytes(&mut resp), b"ok");
+}
+
+/// A FIFO below the static directory is a 404 at once on the one-call
+/// path too (opening it must not wait for a writer).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_fifo_below_the_directory_is_404_without_blocking() {
+    let root = traversal_root();
+    let dir = root.path().join("static");
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.join("pipe"))
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // no mkfifo on this system
+    }
+    let req = Request::new("GET", "/static/pipe");
+    let opts = SendFileOptions::default();
+    assert_eq!(
+        send_from_directory(&dir, "pipe", &req, &opts)
+            .unwrap_err()
+            .code,
+        404
+    );
+}
