@@ -3,6 +3,8 @@
 //! Sessions (tagged JSON) and `jsonify` share this writer, so cookies and API
 //! bodies are byte-identical to Flask's.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 /// Serializes `value` compactly, keys sorted, non-ASCII escaped, floats as
@@ -20,9 +22,9 @@ fn write_value(value: &Value, out: &mut String) {
         Value::Bool(false) => out.push_str("false"),
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
-                out.push_str(&i.to_string());
+                write_int(i, out);
             } else if let Some(u) = n.as_u64() {
-                out.push_str(&u.to_string());
+                let _ = write!(out, "{u}");
             } else if let Some(f) = n.as_f64() {
                 out.push_str(&float_repr(f));
             }
@@ -55,27 +57,40 @@ fn write_value(value: &Value, out: &mut String) {
     }
 }
 
+/// Writes an integer as Python does (no allocation).
+pub fn write_int(i: i64, out: &mut String) {
+    let _ = write!(out, "{i}");
+}
+
 /// Writes a JSON string literal with Python's `ensure_ascii` escaping.
 pub fn write_str(s: &str, out: &mut String) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            ' '..='~' => out.push(c),
-            _ => {
-                let mut buf = [0u16; 2];
-                for unit in c.encode_utf16(&mut buf) {
-                    out.push_str(&format!("\\u{unit:04x}"));
-                }
+    // Runs of printable ASCII, the common case, are copied whole.
+    let mut plain = 0;
+    for (i, c) in s.char_indices() {
+        let escape = match c {
+            ' '..='~' if c != '"' && c != '\\' => continue,
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            '\u{8}' => "\\b",
+            '\u{c}' => "\\f",
+            _ => "",
+        };
+        out.push_str(&s[plain..i]);
+        plain = i + c.len_utf8();
+        if escape.is_empty() {
+            let mut buf = [0u16; 2];
+            for unit in c.encode_utf16(&mut buf) {
+                let _ = write!(out, "\\u{unit:04x}");
             }
+        } else {
+            out.push_str(escape);
         }
     }
+    out.push_str(&s[plain..]);
     out.push('"');
 }
 

@@ -14,7 +14,7 @@ use rhai::{Array, Blob, Dynamic, EvalAltResult, ImmutableString, Map};
 
 use crate::http::Response;
 use crate::markup::Markup;
-use crate::scripting::convert::to_json;
+use crate::scripting::convert;
 use crate::scripting::objects::ResponseObj;
 use crate::scripting::runtime_err;
 
@@ -99,8 +99,8 @@ fn body_response(rv: Dynamic, endpoint: &str) -> Result<Response, InvalidRespons
         return Ok(Response::with_body("text/html; charset=utf-8", b.to_vec()));
     }
     if rv.is::<Map>() || rv.is::<Array>() {
-        return to_json(&rv)
-            .map(|v| Response::json(&v))
+        return convert::dumps(&rv)
+            .map(Response::json_text)
             .map_err(|e| InvalidResponse(format!("The view function for '{endpoint}' returned a value that cannot be sent as JSON: {e}")));
     }
     if rv.is_unit() {

@@ -90,9 +90,14 @@ impl Response {
 
     /// A JSON body written as Flask's default provider writes it.
     pub fn json(value: &serde_json::Value) -> Self {
-        let mut s = crate::json::dumps(value);
-        s.push('\n');
-        Self::with_body("application/json", s)
+        Self::json_text(crate::json::dumps(value))
+    }
+
+    /// A `200 application/json` response of JSON text already written as
+    /// Flask writes it; the final newline Flask adds is appended.
+    pub fn json_text(mut text: String) -> Self {
+        text.push('\n');
+        Self::with_body("application/json", text)
     }
 
     /// Werkzeug's `redirect(location, code)`: the `Location` header and the

@@ -4,7 +4,7 @@
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext};
 
-use super::convert::{to_json, to_route_values};
+use super::convert::{dumps, to_route_values};
 use super::objects::{lock_map, GObj, LoggerObj, ResponseObj};
 use super::{abort_err, pure, runtime_err, setup_err, HttpAbort, ResponseAbort};
 use crate::app::setup::{self, call_place, check_view_params, is_closure, Setup, View, ViewKind};
@@ -281,8 +281,8 @@ fn abort(code: i64, description: Option<String>) -> Box<EvalAltResult> {
 
 /// `jsonify(value)`: always a JSON response.
 pub(crate) fn jsonify(v: &Dynamic) -> Result<ResponseObj, Box<EvalAltResult>> {
-    let json = to_json(v).map_err(runtime_err)?;
-    Ok(ResponseObj::new(Response::json(&json)))
+    let json = dumps(v).map_err(runtime_err)?;
+    Ok(ResponseObj::new(Response::json_text(json)))
 }
 
 pub(crate) fn register(engine: &mut Engine, setup: &Setup, config: &Config) {

@@ -3,52 +3,69 @@
 use rhai::{Array, Blob, Dynamic, ImmutableString, Map};
 use serde_json::Value;
 
+use crate::json;
 use crate::markup::Markup;
 use crate::routing::RouteValue;
 
-/// A script value as JSON, as Flask's provider serializes Python values:
-/// `()` is `null`, Markup is its text; blobs and host objects cannot be
-/// serialized and name their type in the error.
-pub(crate) fn to_json(v: &Dynamic) -> Result<Value, String> {
+/// A script value as JSON text, as Flask's provider serializes Python
+/// values (see [`crate::json`]): `()` is `null`, Markup is its text, map
+/// keys come sorted (a Rhai map is ordered by code point, as Python sorts
+/// `str` keys); blobs and host objects cannot be serialized and name their
+/// type in the error. Written straight from the script value: no
+/// intermediate `serde_json::Value` per request.
+pub(crate) fn dumps(v: &Dynamic) -> Result<String, String> {
+    let mut out = String::new();
+    write_json(v, &mut out)?;
+    Ok(out)
+}
+
+fn write_json(v: &Dynamic, out: &mut String) -> Result<(), String> {
     if v.is_unit() {
-        return Ok(Value::Null);
-    }
-    if let Ok(b) = v.as_bool() {
-        return Ok(Value::Bool(b));
-    }
-    if let Ok(i) = v.as_int() {
-        return Ok(Value::from(i));
-    }
-    if let Ok(f) = v.as_float() {
-        return Ok(serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number));
-    }
-    if let Some(s) = v.read_lock::<ImmutableString>() {
-        return Ok(Value::String(s.to_string()));
-    }
-    if let Ok(c) = v.as_char() {
-        return Ok(Value::String(c.to_string()));
-    }
-    if let Some(m) = v.read_lock::<Markup>() {
-        return Ok(Value::String(m.0.clone()));
-    }
-    if let Some(a) = v.read_lock::<Array>() {
-        return a
-            .iter()
-            .map(to_json)
-            .collect::<Result<_, _>>()
-            .map(Value::Array);
-    }
-    if let Some(m) = v.read_lock::<Map>() {
-        let mut out = serde_json::Map::new();
-        for (k, val) in m.iter() {
-            out.insert(k.to_string(), to_json(val)?);
+        out.push_str("null");
+    } else if let Ok(b) = v.as_bool() {
+        out.push_str(if b { "true" } else { "false" });
+    } else if let Ok(i) = v.as_int() {
+        json::write_int(i, out);
+    } else if let Ok(f) = v.as_float() {
+        // Not finite: `null`, as before (serde_json has no NaN).
+        if f.is_finite() {
+            out.push_str(&json::float_repr(f));
+        } else {
+            out.push_str("null");
         }
-        return Ok(Value::Object(out));
+    } else if let Some(s) = v.read_lock::<ImmutableString>() {
+        json::write_str(&s, out);
+    } else if let Ok(c) = v.as_char() {
+        json::write_str(c.encode_utf8(&mut [0; 4]), out);
+    } else if let Some(m) = v.read_lock::<Markup>() {
+        json::write_str(&m.0, out);
+    } else if let Some(a) = v.read_lock::<Array>() {
+        out.push('[');
+        for (i, item) in a.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            write_json(item, out)?;
+        }
+        out.push(']');
+    } else if let Some(m) = v.read_lock::<Map>() {
+        out.push('{');
+        for (i, (k, val)) in m.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            json::write_str(k, out);
+            out.push(':');
+            write_json(val, out)?;
+        }
+        out.push('}');
+    } else {
+        return Err(format!(
+            "Object of type {} is not JSON serializable",
+            v.type_name().rsplit("::").next().unwrap_or("?")
+        ));
     }
-    Err(format!(
-        "Object of type {} is not JSON serializable",
-        v.type_name().rsplit("::").next().unwrap_or("?")
-    ))
+    Ok(())
 }
 
 /// JSON as a script value: `null` is `()`, integers that fit are `i64`,
@@ -121,6 +138,33 @@ mod tests {
     fn json_round_trip() {
         let v = serde_json::json!({"a": [1, 2.5, null, true], "b": {"c": "é"}});
         let d = from_json(&v);
-        assert_eq!(to_json(&d).unwrap(), v);
+        assert_eq!(dumps(&d).unwrap(), json::dumps(&v));
+    }
+
+    /// Written straight from script values, the text is what the
+    /// serde_json writer gives for the same data, byte for byte.
+    #[test]
+    fn script_values_dump_as_flask_json() {
+        let v = serde_json::json!({
+            "z": [1, -2, 2.5, 1e16, 1e-7, 0.0, null, true, false],
+            "a": {"é": "caf\u{e9} \"q\" \\ \n\t\u{1}\u{1F600}", "": []},
+            "M": {},
+        });
+        let text = dumps(&from_json(&v)).unwrap();
+        assert_eq!(text, json::dumps(&v));
+        assert_eq!(
+            text,
+            r#"{"M":{},"a":{"":[],"\u00e9":"caf\u00e9 \"q\" \\ \n\t\u0001\ud83d\ude00"},"z":[1,-2,2.5,1e+16,1e-07,0.0,null,true,false]}"#
+        );
+        let mut m = Map::new();
+        m.insert("m".into(), Dynamic::from(Markup::new("<b>")));
+        m.insert("c".into(), Dynamic::from('x'));
+        m.insert("nan".into(), Dynamic::from(f64::NAN));
+        assert_eq!(
+            dumps(&Dynamic::from_map(m)).unwrap(),
+            r#"{"c":"x","m":"<b>","nan":null}"#
+        );
+        let err = dumps(&blob(b"x")).unwrap_err();
+        assert!(err.ends_with("is not JSON serializable"), "{err}");
     }
 }
