@@ -8,13 +8,16 @@
 //! ```
 //!
 //! Each group is kept short (1 s of measurement) so the whole file runs in
-//! well under a minute on the shared two-core machine.
+//! well under a minute on the shared two-core machine. Everything runs on a
+//! thread with `flaskrs::SCRIPT_THREAD_STACK`, as the server's workers do,
+//! so `App::handle` is measured without the per-call stack a small thread
+//! would need.
 
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, BatchSize, Criterion};
 use flaskrs::http::{Request, Response};
 use flaskrs::json_tag::Tagged;
 use flaskrs::routing::{RuleSpec, UrlMap};
@@ -286,6 +289,36 @@ fn templates(c: &mut Criterion) {
     g.finish();
 }
 
+/// The benchmark app of `bench/run.sh`, its endpoints served in-process:
+/// the app's own cost per request, without the HTTP server.
+fn bench_app(c: &mut Criterion) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bench/app/bench.rhai");
+    let app = App::from_file(script).expect("the bench app loads");
+    let mut g = c.benchmark_group("bench_app");
+    for (name, method, target) in [
+        ("hello", "GET", "/"),
+        ("user", "GET", "/user/J%C3%BCrgen"),
+        ("page", "GET", "/page"),
+        ("counter", "GET", "/counter"),
+        ("api_items", "GET", "/api/items"),
+        ("static", "GET", "/static/style.css"),
+    ] {
+        let resp = app.handle(Request::new(method, target));
+        assert_eq!(resp.status, 200, "{target}");
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || Request::new(method, target),
+                |req| {
+                    let mut resp = app.handle(req);
+                    resp.buffer().map(<[u8]>::len).unwrap_or(0)
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_millis(300))
@@ -302,8 +335,21 @@ mod group {
     criterion_group! {
         name = micro;
         config = config();
-        targets = routing, dispatch, response, sessions, templates
+        targets = routing, dispatch, bench_app, response, sessions, templates
     }
 }
 
-criterion_main!(group::micro);
+fn main() {
+    let ran = std::thread::Builder::new()
+        .name("bench".to_owned())
+        .stack_size(flaskrs::SCRIPT_THREAD_STACK)
+        .spawn(|| {
+            group::micro();
+            Criterion::default().configure_from_args().final_summary();
+        })
+        .expect("the bench thread starts")
+        .join();
+    if ran.is_err() {
+        std::process::exit(1);
+    }
+}

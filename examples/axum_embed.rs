@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Scripts run synchronously, so each request is handed to tokio's
-//! blocking pool; the async server never waits on a script.
+//! blocking pool; the async server never waits on a script. The pool's
+//! threads get `flaskrs::SCRIPT_THREAD_STACK`, so scripts run on their own
+//! stack instead of a fresh one mapped per request.
 
 use std::net::SocketAddr;
 
@@ -82,8 +84,21 @@ fn router(app: App) -> Router {
     Router::new().fallback(handle).with_state(app)
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(flaskrs::SCRIPT_THREAD_STACK)
+        .build();
+    match runtime {
+        Ok(rt) => rt.block_on(serve()),
+        Err(e) => {
+            eprintln!("Error: cannot start the tokio runtime: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+async fn serve() {
     let mut args = std::env::args().skip(1);
     let script = args.next().unwrap_or_else(|| "apps/hello.rhai".to_owned());
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:3000".to_owned());

@@ -124,7 +124,7 @@ pub mod urls;
 pub mod utils;
 pub mod wrappers;
 
-pub use app::{App, AppBuilder, RouteInfo};
+pub use app::{App, AppBuilder, RouteInfo, SCRIPT_THREAD_STACK};
 pub use config::Config;
 pub use error::{Error, ScriptError, SourceLocation};
 pub use http::{HttpError, Request, Response};

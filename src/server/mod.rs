@@ -168,7 +168,7 @@ impl Server {
             // (virtual memory; only the pages used are touched).
             let spawned = std::thread::Builder::new()
                 .name(format!("flaskrs-worker-{i}"))
-                .stack_size(crate::app::SCRIPT_STACK + (8 << 20))
+                .stack_size(crate::app::SCRIPT_THREAD_STACK)
                 .spawn(move || worker(&mine));
             match spawned {
                 Ok(h) => workers.push(h),
