@@ -12,7 +12,9 @@ Every process started here is remembered by PID and ended by that PID on
 exit, whatever the exit (normal, exception, SIGINT, SIGTERM, SIGHUP).
 
 Settings (environment variables):
-    BENCH_DURATION     seconds per wrk run (5)
+    BENCH_DURATION     seconds per wrk run (3)
+    BENCH_ROUNDS       runs per server, endpoint and mode, interleaved across
+                       the servers; the report keeps the median (3)
     BENCH_WARMUP       seconds of keep-alive warm-up per endpoint (1; 0: none)
     BENCH_CONNECTIONS  wrk connections (16)
     BENCH_WRK_THREADS  wrk threads (1: leaves a core for the server)
@@ -55,7 +57,8 @@ def env_int(name: str, default: int) -> int:
         sys.exit(f"{name} must be an integer")
 
 
-DURATION = env_int("BENCH_DURATION", 5)
+DURATION = env_int("BENCH_DURATION", 3)
+ROUNDS = max(1, env_int("BENCH_ROUNDS", 3))
 WARMUP = env_int("BENCH_WARMUP", 1)
 CONNECTIONS = env_int("BENCH_CONNECTIONS", 16)
 WRK_THREADS = env_int("BENCH_WRK_THREADS", 1)
@@ -410,6 +413,20 @@ def run_wrk(port: int, pid: int, ep: Endpoint, close: bool, seconds: int,
     return r
 
 
+def median_result(runs: list[WrkResult]) -> WrkResult:
+    """The round with the median requests/s, carrying the highest peak RSS
+    and every failure of all rounds (a failure in any round must show)."""
+    ordered = sorted(runs, key=lambda r: r.rps)
+    mid = ordered[len(ordered) // 2]
+    return WrkResult(
+        rps=mid.rps, p50_ms=mid.p50_ms, p99_ms=mid.p99_ms, requests=mid.requests,
+        non2xx=sum(r.non2xx for r in runs),
+        socket_errors=sum(r.socket_errors for r in runs),
+        peak_rss_kb=max(r.peak_rss_kb for r in runs),
+        note="; ".join(r.note for r in runs if r.note),
+    )
+
+
 # ---------------------------------------------------------------------------
 # The run
 
@@ -472,8 +489,16 @@ def bench_all(specs: list[ServerSpec], endpoints: list[Endpoint], tmp: Path) -> 
                 run_wrk(port, started.proc.pid, ep, False, WARMUP, cookie, tmp)
             live.append((run, started, cookie))
         for close in (False, True):
+            # Rounds interleave the servers (A B C, A B C, ...): a burst of
+            # other work on the shared machine hits one round of each, not
+            # every run of one server; the median round is kept.
+            rounds: dict[str, list[WrkResult]] = {run.spec.key: [] for run, _, _ in live}
+            for _ in range(ROUNDS):
+                for run, started, cookie in live:
+                    rounds[run.spec.key].append(
+                        run_wrk(started.port, started.proc.pid, ep, close, DURATION, cookie, tmp))
             for run, started, cookie in live:
-                r = run_wrk(started.port, started.proc.pid, ep, close, DURATION, cookie, tmp)
+                r = median_result(rounds[run.spec.key])
                 run.results[(ep.key, close)] = r
                 print(f"   {run.spec.key:8} {ep.key:8} {'close' if close else 'keep-alive':10} "
                       f"{r.rps:10.0f} req/s  p50 {r.p50_ms:7.2f} ms  p99 {r.p99_ms:7.2f} ms  "
@@ -536,7 +561,8 @@ def machine() -> list[str]:
         f"Werkzeug {py_version('werkzeug')}, gunicorn {py_version('gunicorn')}",
         f"- Load: {cmd_version(['wrk', '--version'])}; {WRK_THREADS} thread(s), "
         f"{CONNECTIONS} connections, {DURATION} s per run after {WARMUP} s warm-up, "
-        f"127.0.0.1; all servers up, measured in turn per endpoint and mode",
+        f"127.0.0.1; all servers up, measured in turn per endpoint and mode, "
+        f"{ROUNDS} interleaved round(s) each, median kept (failures summed over rounds)",
         f"- Load average at start / end: {LOAD_AT_START} / {loadavg()} "
         "(other work on the machine shares its cores)",
     ]
