@@ -25,11 +25,15 @@ const HANDOFF_WAIT_MAX: Duration = Duration::from_millis(100);
 /// Bytes read from the client per `read`.
 const READ_SIZE: usize = 16 * 1024;
 
-/// The largest body forwarded in one piece with its head when it is all
-/// here already. The private socket's buffer (over 200 KiB by default on
-/// Linux) takes it without tiny_http reading, so writing it cannot wait on
-/// an app that answers before it reads (see [`Conn::run`]).
-const DIRECT_BODY_MAX: usize = READ_SIZE;
+/// The largest body read whole by the front door before its request is
+/// forwarded, in one piece with its head: a worker is only taken by a
+/// complete request, so a client that sends its body slowly holds its own
+/// connection and never a worker (nginx buffers request bodies for the same
+/// reason). Larger bodies stream through as they arrive. The private
+/// socket's buffer (over 200 KiB by default on Linux) takes such a request
+/// without tiny_http reading, so writing it cannot wait on an app that
+/// answers before it reads (see [`Conn::run`]).
+const BUFFERED_BODY_MAX: usize = 64 * 1024;
 
 /// How long a closing connection keeps reading what the client still sends,
 /// so that closing does not reset the connection before the client has read
@@ -204,14 +208,23 @@ impl<'a> Conn<'a> {
             first = false;
             let stopping = self.gate.stopping.load(Ordering::SeqCst);
             let last = !head.keep_alive || stopping;
-            let here = match head.framing {
+            let buffered = match head.framing {
                 Framing::None => Some(0),
-                Framing::Length(n) => usize::try_from(n)
-                    .ok()
-                    .filter(|&n| n <= DIRECT_BODY_MAX && n <= self.buf.bytes().len()),
+                Framing::Length(n) => usize::try_from(n).ok().filter(|&n| n <= BUFFERED_BODY_MAX),
                 Framing::Chunked => None,
             };
-            if let Some(body) = here {
+            if let Some(body) = buffered {
+                if let Err(end) = self.buffer_body(&head, body) {
+                    let status = match end {
+                        BodyEnd::Gone => None,
+                        BodyEnd::Timeout => Some(408),
+                        BodyEnd::Refuse(r) => {
+                            log::debug!(target: "flaskrs::server", "{}: refused the body of {} {:?}: {}", self.peer, head.method, head.target, r.reason);
+                            Some(r.status)
+                        }
+                    };
+                    return self.close(status);
+                }
                 if let Err(e) = self.forward_direct(&head, body, last) {
                     log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
                     self.up = None;
@@ -243,6 +256,49 @@ impl<'a> Conn<'a> {
                 return self.close(None);
             }
         }
+    }
+
+    /// Reads until the buffer holds the whole body of `len` bytes (see
+    /// [`BUFFERED_BODY_MAX`]), under the body idle timeout. A client that
+    /// waits for `100 Continue` is told to go on first, once the answers
+    /// owed before this request are written (they share the socket).
+    fn buffer_body(&mut self, head: &Head, len: usize) -> Result<(), BodyEnd> {
+        if self.buf.bytes().len() >= len {
+            return Ok(());
+        }
+        if head.expect_continue && head.version == head::Version::Http11 {
+            if !self.slot.track.wait_answered(ANSWER_STALL) {
+                return Err(BodyEnd::Gone);
+            }
+            if self
+                .client()
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .is_err()
+            {
+                return Err(BodyEnd::Gone);
+            }
+        }
+        self.set_timeout(self.gate.limits.body_timeout);
+        while self.buf.bytes().len() < len {
+            match self.buf.fill(&self.slot.stream, len.max(READ_SIZE)) {
+                // Ended early (the client half-closed): as a truncated body
+                // reads in the app, a 400.
+                Ok(0) => {
+                    return Err(BodyEnd::Refuse(Reject {
+                        status: 400,
+                        reason: format!(
+                            "the body ended after {} of its {len} bytes",
+                            self.buf.bytes().len()
+                        ),
+                    }))
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if is_timeout(&e) => return Err(BodyEnd::Timeout),
+                Err(_) => return Err(BodyEnd::Gone),
+            }
+        }
+        Ok(())
     }
 
     /// Forwards a request with its `body` bytes (already buffered), for a
