@@ -41,7 +41,7 @@ struct RunArgs {
     /// The port to bind to [default: 5000, or run(#{port})].
     #[arg(long, short = 'p')]
     port: Option<u16>,
-    /// Worker threads [default: 2 per CPU, at least 4].
+    /// Worker threads [default: 2 per CPU, at least 8].
     #[arg(long)]
     threads: Option<usize>,
     /// Debug mode: reload on change and show error details to local clients.

@@ -56,6 +56,13 @@ pub struct ServerLimits {
     /// connection idle the longest is closed to make room; when none is
     /// idle, the newcomer gets 503 and is closed. Default 1024.
     pub max_connections: usize,
+    /// The most bytes of request bodies held in temporary files at once,
+    /// across connections. A body over 64 KiB (smaller ones are read into
+    /// memory) is read into a temporary file before its request reaches a
+    /// worker, so slow uploads hold no worker; past this bound the rest of
+    /// a body streams to the app as it arrives. 0 turns that off. Default
+    /// 256 MiB.
+    pub spool_max: u64,
 }
 
 impl Default for ServerLimits {
@@ -71,6 +78,7 @@ impl Default for ServerLimits {
             keep_alive_timeout: Duration::from_secs(5),
             send_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            spool_max: 256 * 1024 * 1024,
         }
     }
 }

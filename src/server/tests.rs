@@ -414,7 +414,7 @@ fn body_echo(req: Request) -> Response {
 }
 
 #[test]
-fn bodies_are_read_lazily_with_100_continue() {
+fn bodies_come_after_100_continue() {
     let server = start(body_echo);
     let mut s = connect(server.addr());
     let body = "x".repeat(5000);
@@ -422,7 +422,8 @@ fn bodies_are_read_lazily_with_100_continue() {
         &mut s,
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n",
     );
-    // The handler asks for the body, which sends 100 Continue.
+    // The front door asks for the body, which it reads before the app
+    // sees the request.
     let cont = read_reply(&mut s, true);
     assert_eq!(cont.status, 100);
     send(&mut s, &body);
@@ -470,8 +471,64 @@ fn pipelined_requests_are_answered_in_order_and_bodies_still_to_come_are_streame
     std::thread::sleep(Duration::from_millis(50));
     send(&mut s, &"x".repeat(20000));
     assert_eq!(read_reply(&mut s, false).text(), "20000 bytes: xxxxxxxx");
-    // An app that answers before reading: the answer arrives while the
-    // client still holds the body back.
+    // A body over 64 KiB is spooled before the app sees the request: the
+    // front door asks for it at once (`100 Continue`, as Werkzeug's and
+    // gunicorn's servers do), and the app's answer follows.
+    send(
+        &mut s,
+        "POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n",
+    );
+    assert_eq!(read_reply(&mut s, true).status, 100);
+    send(&mut s, &"z".repeat(100000));
+    assert_eq!(read_reply(&mut s, false).text(), "not read");
+    send(&mut s, "GET /d HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert!(read_reply(&mut s, false).text().starts_with("GET /d"));
+    // A body over tiny_http's early-read size, here in full.
+    let big = format!(
+        "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 17000\r\n\r\n{}GET /e HTTP/1.1\r\nHost: x\r\n\r\n",
+        "y".repeat(17000)
+    );
+    send(&mut s, &big);
+    assert_eq!(read_reply(&mut s, false).text(), "17000 bytes: yyyyyyyy");
+    assert!(read_reply(&mut s, false).text().starts_with("GET /e"));
+    server.shutdown();
+}
+
+/// A body spooled to a temporary file (whole, or up to the bound with the
+/// rest streamed after it) reaches the app byte for byte.
+#[test]
+fn spooled_bodies_arrive_whole_and_in_order() {
+    let digest = |req: Request| match req.body.bytes(req.content_length(), Some(1 << 21)) {
+        Ok(b) => Response::text(format!("{} {}", b.len(), adler2::adler32_slice(&b))),
+        Err(e) => e.to_response(),
+    };
+    let body: Vec<u8> = (0..1_000_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let want = format!("{} {}", body.len(), adler2::adler32_slice(&body));
+    for spool_max in [u64::MAX, 300_000] {
+        let mut config = config();
+        config.limits.spool_max = spool_max;
+        let server = start_with(config, digest);
+        let mut s = connect(server.addr());
+        send(
+            &mut s,
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n",
+        );
+        s.write_all(&body).unwrap();
+        assert_eq!(read_reply(&mut s, false).text(), want, "bound {spool_max}");
+        server.shutdown();
+    }
+}
+
+#[test]
+fn without_spooling_an_app_may_answer_before_the_body_is_sent() {
+    let mut config = config();
+    config.limits.spool_max = 0;
+    let server = start_with(config, mixed);
+    let mut s = connect(server.addr());
+    // Streamed: tiny_http sends `100 Continue` only when the app reads, so
+    // an app that does not gets its answer to the client first.
     send(
         &mut s,
         "POST /ignore HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n",
@@ -480,14 +537,15 @@ fn pipelined_requests_are_answered_in_order_and_bodies_still_to_come_are_streame
     send(&mut s, &"z".repeat(100000));
     send(&mut s, "GET /d HTTP/1.1\r\nHost: x\r\n\r\n");
     assert!(read_reply(&mut s, false).text().starts_with("GET /d"));
-    // A large body already here in full goes the streamed way too.
-    let big = format!(
-        "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 17000\r\n\r\n{}GET /e HTTP/1.1\r\nHost: x\r\n\r\n",
-        "y".repeat(17000)
+    // And a big body still arrives whole when the app reads it.
+    send(
+        &mut s,
+        &format!(
+            "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 90000\r\n\r\n{}",
+            "q".repeat(90000)
+        ),
     );
-    send(&mut s, &big);
-    assert_eq!(read_reply(&mut s, false).text(), "17000 bytes: yyyyyyyy");
-    assert!(read_reply(&mut s, false).text().starts_with("GET /e"));
+    assert_eq!(read_reply(&mut s, false).text(), "90000 bytes: qqqqqqqq");
     server.shutdown();
 }
 

@@ -521,34 +521,59 @@ fn pipelined_requests_after_a_400_are_never_dispatched() {
     healthy(srv.addr);
 }
 
-/// Bodies up to 64 KiB are read whole by the front door before a worker
-/// sees the request: clients that stall mid-body (more of them than there
-/// are workers) hold only their own connections. (5,000 bytes: tiny_http
-/// itself reads bodies under 1 KiB before dispatching.)
+/// Bodies are read whole by the front door before a worker sees the
+/// request (in memory up to 64 KiB, in a temporary file above): clients
+/// that stall mid-body, more of them than there are workers, hold only
+/// their own connections. (Not 1 KiB or less: tiny_http itself reads
+/// those before dispatching.)
 #[test]
 fn clients_stalling_mid_body_hold_no_worker() {
     let srv = serve_with(ServerLimits {
         body_timeout: Duration::from_secs(5),
         ..limits()
     });
-    let stalled: Vec<TcpStream> = (0..6)
-        .map(|_| {
+    // Four of each kind: either kind alone would hold all four workers.
+    let sizes = [5000, 5000, 5000, 5000, 200_000, 200_000, 200_000, 200_000];
+    let stalled: Vec<(TcpStream, usize)> = sizes
+        .iter()
+        .map(|&len| {
             let mut s = connect(srv.addr);
-            s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\nab")
-                .unwrap();
-            s
+            let head = format!("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {len}\r\n\r\n");
+            s.write_all(head.as_bytes()).unwrap();
+            s.write_all(&vec![b'a'; len / 2]).unwrap();
+            (s, len)
         })
         .collect();
     std::thread::sleep(Duration::from_millis(200));
-    // Four workers, six stalled bodies: served at once all the same.
+    // Four workers, eight stalled bodies: served at once all the same.
     healthy(srv.addr);
-    // A stalled body that resumes is still served whole.
-    let mut s = stalled.into_iter().next().unwrap();
-    s.write_all(&[b'c'; 4998]).unwrap();
-    let mut out = [0u8; 512];
-    let n = s.read(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out[..n]);
-    assert!(text.ends_with("\r\n\r\n5000 bytes"), "{text}");
+    // Stalled bodies that resume are still served whole.
+    for (mut s, len) in stalled.into_iter().skip(3).take(2) {
+        s.write_all(&vec![b'b'; len - len / 2]).unwrap();
+        let (out, _) = read_all(&mut s);
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.ends_with(&format!("\r\n\r\n{len} bytes")), "{text}");
+    }
+}
+
+/// Past the bound on spooled bytes, the rest of a body streams through:
+/// what was spooled and what follows reach the app whole and in order.
+#[test]
+fn bodies_past_the_spool_bound_stream_the_rest() {
+    let srv = serve_with(ServerLimits {
+        spool_max: 100_000,
+        ..limits()
+    });
+    let body: Vec<u8> = (0..300_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    let mut s = connect(srv.addr);
+    let head =
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\nConnection: close\r\n\r\n";
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body).unwrap();
+    let (out, _) = read_all(&mut s);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.ends_with("\r\n\r\n300000 bytes"), "{text}");
+    healthy(srv.addr);
 }
 
 #[test]

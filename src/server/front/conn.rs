@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use super::chunked::Dechunker;
 use super::head::{self, Framing, Head, Reject, Scan, Scanner, Via};
 use super::relay::relay;
+use super::spool::Spool;
 use super::{Gate, Slot};
 use crate::server::access_log;
 
@@ -215,14 +216,7 @@ impl<'a> Conn<'a> {
             };
             if let Some(body) = buffered {
                 if let Err(end) = self.buffer_body(&head, body) {
-                    let status = match end {
-                        BodyEnd::Gone => None,
-                        BodyEnd::Timeout => Some(408),
-                        BodyEnd::Refuse(r) => {
-                            log::debug!(target: "flaskrs::server", "{}: refused the body of {} {:?}: {}", self.peer, head.method, head.target, r.reason);
-                            Some(r.status)
-                        }
-                    };
+                    let status = self.end_status(&head, end);
                     return self.close(status);
                 }
                 if let Err(e) = self.forward_direct(&head, body, last) {
@@ -239,15 +233,15 @@ impl<'a> Conn<'a> {
             if !self.slot.track.wait_answered(ANSWER_STALL) {
                 return self.close(None);
             }
-            if let Err(end) = self.forward(&head) {
-                let status = match end {
-                    BodyEnd::Gone => None,
-                    BodyEnd::Timeout => Some(408),
-                    BodyEnd::Refuse(r) => {
-                        log::debug!(target: "flaskrs::server", "{}: refused the body of {} {:?}: {}", self.peer, head.method, head.target, r.reason);
-                        Some(r.status)
-                    }
-                };
+            let spool = match self.spool_body(&head) {
+                Ok(spool) => spool,
+                Err(end) => {
+                    let status = self.end_status(&head, end);
+                    return self.close(status);
+                }
+            };
+            if let Err(end) = self.forward(&head, spool) {
+                let status = self.end_status(&head, end);
                 return self.abort_request(status);
             }
             self.slot.track.wait_relay_end();
@@ -259,46 +253,107 @@ impl<'a> Conn<'a> {
     }
 
     /// Reads until the buffer holds the whole body of `len` bytes (see
-    /// [`BUFFERED_BODY_MAX`]), under the body idle timeout. A client that
-    /// waits for `100 Continue` is told to go on first, once the answers
-    /// owed before this request are written (they share the socket).
+    /// [`BUFFERED_BODY_MAX`]).
     fn buffer_body(&mut self, head: &Head, len: usize) -> Result<(), BodyEnd> {
         if self.buf.bytes().len() >= len {
             return Ok(());
         }
-        if head.expect_continue && head.version == head::Version::Http11 {
-            if !self.slot.track.wait_answered(ANSWER_STALL) {
-                return Err(BodyEnd::Gone);
-            }
-            if self
-                .client()
-                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
-                .is_err()
-            {
-                return Err(BodyEnd::Gone);
-            }
-        }
+        self.send_continue(head)?;
         self.set_timeout(self.gate.limits.body_timeout);
         while self.buf.bytes().len() < len {
-            match self.buf.fill(&self.slot.stream, len.max(READ_SIZE)) {
+            self.fill_body(len as u64, len.max(READ_SIZE))?;
+        }
+        Ok(())
+    }
+
+    /// Reads a body over [`BUFFERED_BODY_MAX`] into a temporary file (see
+    /// `spool`) before its request is forwarded: as much of it as the
+    /// bound on spooled bytes and the disk allow, the rest then streams.
+    /// `None` when nothing can be spooled (chunked bodies always stream).
+    fn spool_body(&mut self, head: &Head) -> Result<Option<Spool<'a>>, BodyEnd> {
+        let Framing::Length(len) = head.framing else {
+            return Ok(None);
+        };
+        let cap = self.gate.limits.spool_max;
+        if len == 0 || cap == 0 || self.gate.spooled.load(Ordering::Acquire) >= cap {
+            return Ok(None);
+        }
+        let mut spool = match Spool::new(&self.gate.spooled, cap) {
+            Ok(spool) => spool,
+            Err(e) => {
+                log::warn!(target: "flaskrs::server", "cannot create a temporary file for a request body, streaming it instead: {e}");
+                return Ok(None);
+            }
+        };
+        self.send_continue(head)?;
+        self.set_timeout(self.gate.limits.body_timeout);
+        let mut left = len;
+        loop {
+            let have = self.buf.bytes();
+            let take = usize::try_from(left).unwrap_or(usize::MAX).min(have.len());
+            if take > 0 {
+                if !spool.push(&have[..take]) {
+                    return Ok(Some(spool));
+                }
+                self.buf.consume(take);
+                left -= take as u64;
+            }
+            if left == 0 {
+                return Ok(Some(spool));
+            }
+            self.fill_body(len, READ_SIZE)?;
+        }
+    }
+
+    /// Reads more of a body of `len` bytes, growing the buffer up to `max`,
+    /// under the body idle timeout.
+    fn fill_body(&mut self, len: u64, max: usize) -> Result<(), BodyEnd> {
+        loop {
+            match self.buf.fill(&self.slot.stream, max) {
                 // Ended early (the client half-closed): as a truncated body
                 // reads in the app, a 400.
                 Ok(0) => {
                     return Err(BodyEnd::Refuse(Reject {
                         status: 400,
-                        reason: format!(
-                            "the body ended after {} of its {len} bytes",
-                            self.buf.bytes().len()
-                        ),
+                        reason: format!("the body ended before its {len} bytes"),
                     }))
                 }
-                Ok(_) => {}
+                Ok(_) => return Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_timeout(&e) => return Err(BodyEnd::Timeout),
                 Err(_) => return Err(BodyEnd::Gone),
             }
         }
+    }
+
+    /// Tells a client that waits for it to send its body (`100
+    /// Continue`), once the answers owed before this request are written:
+    /// they share the socket.
+    fn send_continue(&mut self, head: &Head) -> Result<(), BodyEnd> {
+        if !head.expect_continue || head.version != head::Version::Http11 {
+            return Ok(());
+        }
+        if !self.slot.track.wait_answered(ANSWER_STALL)
+            || self
+                .client()
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .is_err()
+        {
+            return Err(BodyEnd::Gone);
+        }
         Ok(())
+    }
+
+    /// The status the front door answers when a body did not end well.
+    fn end_status(&self, head: &Head, end: BodyEnd) -> Option<u16> {
+        match end {
+            BodyEnd::Gone => None,
+            BodyEnd::Timeout => Some(408),
+            BodyEnd::Refuse(r) => {
+                log::debug!(target: "flaskrs::server", "{}: refused the body of {} {:?}: {}", self.peer, head.method, head.target, r.reason);
+                Some(r.status)
+            }
+        }
     }
 
     /// Forwards a request with its `body` bytes (already buffered), for a
@@ -545,9 +600,10 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Forwards one request and streams its body, while a relay thread
-    /// copies the answer. The private connection is closed after it.
-    fn forward(&mut self, head: &Head) -> Result<(), BodyEnd> {
+    /// Forwards one request and streams its body (first what `spool`
+    /// holds of it), while a relay thread copies the answer. The private
+    /// connection is closed after it.
+    fn forward(&mut self, head: &Head, spool: Option<Spool<'_>>) -> Result<(), BodyEnd> {
         if let Err(e) = self.relayed_upstream() {
             log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
             return Err(BodyEnd::Refuse(Reject {
@@ -556,7 +612,14 @@ impl<'a> Conn<'a> {
             }));
         }
         self.slot.track.push(head.method == "HEAD", true);
-        let mut out = head.forward_relayed(&self.peer, self.id);
+        let mut out = if spool.is_some() {
+            // The client had its `100 Continue` from the front door already.
+            let mut told = head.clone();
+            told.expect_continue = false;
+            told.forward_relayed(&self.peer, self.id)
+        } else {
+            head.forward_relayed(&self.peer, self.id)
+        };
         match head.framing {
             Framing::None | Framing::Length(0) => {
                 self.send_up(&out);
@@ -565,7 +628,22 @@ impl<'a> Conn<'a> {
             }
             // tiny_http reads a small body whole before it hands the request
             // to a worker, so only a complete request is sure to be taken.
-            Framing::Length(n) => self.forward_length(out, n).inspect(|_| self.see_taken()),
+            Framing::Length(n) => {
+                let mut left = n;
+                if let Some(mut spool) = spool {
+                    self.send_up(&out);
+                    out.clear();
+                    left -= spool.len();
+                    if let Err(e) = spool.send_to(|piece| self.send_up(piece)) {
+                        log::error!(target: "flaskrs::server", "{}: cannot read back the spooled body of {} {:?}: {e}", self.peer, head.method, head.target);
+                        return Err(BodyEnd::Refuse(Reject {
+                            status: 500,
+                            reason: format!("the spooled body could not be read back: {e}"),
+                        }));
+                    }
+                }
+                self.forward_length(out, left).inspect(|_| self.see_taken())
+            }
             Framing::Chunked => {
                 let mut dechunker = Dechunker::new(self.gate.limits.effective_max_body());
                 loop {

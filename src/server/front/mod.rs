@@ -36,6 +36,7 @@ mod conn;
 pub(crate) mod head;
 mod pool;
 mod relay;
+mod spool;
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -80,6 +81,8 @@ pub(crate) struct Gate {
     spares: Mutex<Vec<Arc<UnixStream>>>,
     next_id: AtomicU64,
     cap: usize,
+    /// Bytes of request bodies held in temporary files now (see `spool`).
+    pub spooled: AtomicU64,
 }
 
 /// The open client connections by id, shared with the workers: a worker
@@ -273,6 +276,7 @@ impl FrontDoor {
             spares: Mutex::new(Vec::new()),
             next_id: AtomicU64::new(0),
             cap,
+            spooled: AtomicU64::new(0),
         });
         let listener = Arc::new(listener);
         let (g, l) = (gate.clone(), listener.clone());
