@@ -52,7 +52,7 @@ pub struct ServerLimits {
     pub send_timeout: Duration,
     /// The most simultaneous client connections. The cap in force is lower
     /// when the descriptor limit (`ulimit -n`) could not hold that many
-    /// (four descriptors per connection, 48 kept spare). At the cap, the
+    /// (five descriptors per connection, 48 kept spare). At the cap, the
     /// connection idle the longest is closed to make room; when none is
     /// idle, the newcomer gets 503 and is closed. Default 1024.
     pub max_connections: usize,

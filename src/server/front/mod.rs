@@ -54,8 +54,9 @@ use pool::Pool;
 use relay::Track;
 
 /// Descriptors one busy connection holds: the client socket, both ends of
-/// the private connection, and the duplicate tiny_http makes of its end.
-const FDS_PER_CONNECTION: u64 = 4;
+/// the private connection, the duplicate tiny_http makes of its end, and
+/// the temporary file of a body being spooled.
+const FDS_PER_CONNECTION: u64 = 5;
 
 /// Most spare private connections kept (see [`Gate::keep_spare`]).
 const MAX_SPARES: usize = 32;
@@ -471,8 +472,8 @@ mod tests {
     fn the_cap_leaves_descriptors_to_spare() {
         assert_eq!(connection_cap(1024, None), 1024);
         assert_eq!(connection_cap(1024, Some(1_048_576)), 1024);
-        assert_eq!(connection_cap(1024, Some(1024)), (1024 - 48) / 4);
-        assert_eq!(connection_cap(1024, Some(128)), 20);
+        assert_eq!(connection_cap(1024, Some(1024)), (1024 - 48) / 5);
+        assert_eq!(connection_cap(1024, Some(128)), 16);
         assert_eq!(connection_cap(1024, Some(10)), 1);
     }
 
