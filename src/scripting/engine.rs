@@ -157,6 +157,7 @@ pub(crate) fn build(
     resolvers.push(StdlibResolver::default());
     engine.set_module_resolver(resolvers);
 
+    super::array_fns::register(&mut engine);
     super::request_api::register(&mut engine);
     super::response_api::register(&mut engine);
     super::api::register(&mut engine, setup, config);

@@ -3,6 +3,7 @@
 //! script API (`route`, `url_for`, ...) and value conversion.
 
 pub(crate) mod api;
+pub(crate) mod array_fns;
 pub(crate) mod convert;
 pub(crate) mod engine;
 pub(crate) mod files_api;
