@@ -10,6 +10,13 @@ pub fn escape(text: &str) -> String {
 
 /// [`escape`] appending to an existing buffer.
 pub fn escape_into(text: &str, out: &mut String) {
+    // Writing to a String cannot fail.
+    let _ = escape_to(text, out);
+}
+
+/// [`escape`] written to any text sink (a template's output, say), in runs
+/// between the characters replaced, without building the escaped string.
+pub fn escape_to(text: &str, out: &mut impl std::fmt::Write) -> std::fmt::Result {
     let mut last = 0;
     for (i, b) in text.bytes().enumerate() {
         let rep = match b {
@@ -20,11 +27,11 @@ pub fn escape_into(text: &str, out: &mut String) {
             b'"' => "&#34;",
             _ => continue,
         };
-        out.push_str(&text[last..i]);
-        out.push_str(rep);
+        out.write_str(&text[last..i])?;
+        out.write_str(rep)?;
         last = i + 1;
     }
-    out.push_str(&text[last..]);
+    out.write_str(&text[last..])
 }
 
 /// A string that is safe HTML: templates do not escape it again, and adding a

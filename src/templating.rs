@@ -199,7 +199,7 @@ fn format_value(
     let text = pystr::py_str(value);
     match state.auto_escape() {
         AutoEscape::None => out.write_str(&text)?,
-        AutoEscape::Html => out.write_str(&crate::markup::escape(&text))?,
+        AutoEscape::Html => crate::markup::escape_to(&text, out)?,
         other => {
             return Err(Error::new(
                 ErrorKind::InvalidOperation,
