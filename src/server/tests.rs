@@ -491,6 +491,14 @@ fn pipelined_requests_are_answered_in_order_and_bodies_still_to_come_are_streame
     send(&mut s, &big);
     assert_eq!(read_reply(&mut s, false).text(), "17000 bytes: yyyyyyyy");
     assert!(read_reply(&mut s, false).text().starts_with("GET /e"));
+    // A spooled body with the next request right behind it.
+    let spooled = format!(
+        "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 90000\r\n\r\n{}GET /f HTTP/1.1\r\nHost: x\r\n\r\n",
+        "w".repeat(90000)
+    );
+    send(&mut s, &spooled);
+    assert_eq!(read_reply(&mut s, false).text(), "90000 bytes: wwwwwwww");
+    assert!(read_reply(&mut s, false).text().starts_with("GET /f"));
     server.shutdown();
 }
 
