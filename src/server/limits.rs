@@ -58,10 +58,10 @@ pub struct ServerLimits {
     pub max_connections: usize,
     /// The most bytes of request bodies held in temporary files at once,
     /// across connections. A body over 64 KiB (smaller ones are read into
-    /// memory) is read into a temporary file before its request reaches a
-    /// worker, so slow uploads hold no worker; past this bound the rest of
-    /// a body streams to the app as it arrives. 0 turns that off. Default
-    /// 256 MiB.
+    /// memory) or a chunked one is read into a temporary file before its
+    /// request reaches a worker, so slow uploads hold no worker; past this
+    /// bound the rest of a body streams to the app as it arrives. 0 turns
+    /// that off. Default 256 MiB.
     pub spool_max: u64,
 }
 

@@ -532,7 +532,7 @@ fn clients_stalling_mid_body_hold_no_worker() {
         body_timeout: Duration::from_secs(5),
         ..limits()
     });
-    // Four of each kind: either kind alone would hold all four workers.
+    // Four of each kind: any kind alone would hold all four workers.
     let sizes = [5000, 5000, 5000, 5000, 200_000, 200_000, 200_000, 200_000];
     let stalled: Vec<(TcpStream, usize)> = sizes
         .iter()
@@ -544,8 +544,18 @@ fn clients_stalling_mid_body_hold_no_worker() {
             (s, len)
         })
         .collect();
+    let _chunked: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = connect(srv.addr);
+            s.write_all(b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+                .unwrap();
+            s.write_all(format!("1000\r\n{}\r\n800\r\nab", "c".repeat(4096)).as_bytes())
+                .unwrap();
+            s
+        })
+        .collect();
     std::thread::sleep(Duration::from_millis(200));
-    // Four workers, eight stalled bodies: served at once all the same.
+    // Four workers, twelve stalled bodies: served at once all the same.
     healthy(srv.addr);
     // Stalled bodies that resume are still served whole.
     for (mut s, len) in stalled.into_iter().skip(3).take(2) {
@@ -570,6 +580,21 @@ fn bodies_past_the_spool_bound_stream_the_rest() {
         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 300000\r\nConnection: close\r\n\r\n";
     s.write_all(head.as_bytes()).unwrap();
     s.write_all(&body).unwrap();
+    let (out, _) = read_all(&mut s);
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.ends_with("\r\n\r\n300000 bytes"), "{text}");
+    // The same body chunked: spooled up to the bound, the rest streamed.
+    let mut s = connect(srv.addr);
+    let head =
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    s.write_all(head.as_bytes()).unwrap();
+    for part in body.chunks(10_000) {
+        s.write_all(format!("{:x}\r\n", part.len()).as_bytes())
+            .unwrap();
+        s.write_all(part).unwrap();
+        s.write_all(b"\r\n").unwrap();
+    }
+    s.write_all(b"0\r\n\r\n").unwrap();
     let (out, _) = read_all(&mut s);
     let text = String::from_utf8_lossy(&out);
     assert!(text.ends_with("\r\n\r\n300000 bytes"), "{text}");

@@ -71,9 +71,9 @@ impl Dechunker {
     /// Reads from `input`, appending what tiny_http should get to `out`, and
     /// returns how many bytes of `input` were used. At the end of the body
     /// (see [`Dechunker::is_done`]) the rest of `input` is left alone: it is
-    /// the next request. On an error, `out` holds the data up to it; for a
-    /// body over the cap that is one byte more than the cap, which tells the
-    /// app's body reader the body is too large.
+    /// the next request. On an error, `out` holds the data before it; a
+    /// chunk that would take the body over the cap is refused (413) at its
+    /// size line.
     pub(crate) fn feed(
         &mut self,
         input: &[u8],
@@ -131,8 +131,15 @@ impl Dechunker {
                         self.size_line = 0;
                         if value == 0 {
                             State::Trailer { len: 0, cr: false }
+                        } else if self.total.saturating_add(value) > self.cap {
+                            // Refused at once: waiting for the data would
+                            // let a client hold the connection, and a
+                            // spooled body's worker-free wait, for nothing.
+                            return reject(
+                                413,
+                                format!("a chunk that takes the body over {} bytes", self.cap),
+                            );
                         } else {
-                            // The data branch enforces the cap.
                             State::Data(value)
                         }
                     }
@@ -279,13 +286,14 @@ mod tests {
     }
 
     #[test]
-    fn huge_sizes_and_bodies_are_413_after_cap_plus_one_bytes() {
+    fn chunks_that_take_the_body_over_the_cap_are_413_before_their_data() {
         assert_eq!(status(100, b"fffffffffffffffff\r\n"), 413);
         let (r, out, _) = run(4, b"ffffffffffffffff\r\nabcdefgh");
         assert_eq!(r.unwrap_err().status, 413);
-        assert_eq!(out, b"5\r\nabcde\r\n");
-        let (r, _, _) = run(4, b"3\r\nabc\r\n3\r\ndef\r\n");
+        assert_eq!(out, b"");
+        let (r, out, _) = run(4, b"3\r\nabc\r\n3\r\ndef\r\n");
         assert_eq!(r.unwrap_err().status, 413);
+        assert_eq!(out, b"3\r\nabc\r\n");
         let (r, _, done) = run(6, b"3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n");
         assert!(r.is_ok() && done);
     }

@@ -132,6 +132,15 @@ struct Upstream {
     fresh: bool,
 }
 
+/// What the front door read of a body before forwarding its request.
+struct Spooled<'a> {
+    spool: Spool<'a>,
+    /// Checked, re-chunked bytes read past what the spool could hold.
+    pending: Vec<u8>,
+    /// A chunked body's decoder, where spooling left it.
+    dechunker: Option<Dechunker>,
+}
+
 pub(crate) struct Conn<'a> {
     gate: &'a Gate,
     slot: &'a Arc<Slot>,
@@ -261,24 +270,26 @@ impl<'a> Conn<'a> {
         self.send_continue(head)?;
         self.set_timeout(self.gate.limits.body_timeout);
         while self.buf.bytes().len() < len {
-            self.fill_body(len as u64, len.max(READ_SIZE))?;
+            self.fill_body(Some(len as u64), len.max(READ_SIZE))?;
         }
         Ok(())
     }
 
-    /// Reads a body over [`BUFFERED_BODY_MAX`] into a temporary file (see
-    /// `spool`) before its request is forwarded: as much of it as the
-    /// bound on spooled bytes and the disk allow, the rest then streams.
-    /// `None` when nothing can be spooled (chunked bodies always stream).
-    fn spool_body(&mut self, head: &Head) -> Result<Option<Spool<'a>>, BodyEnd> {
-        let Framing::Length(len) = head.framing else {
-            return Ok(None);
+    /// Reads a body over [`BUFFERED_BODY_MAX`], or a chunked one, into a
+    /// temporary file (see `spool`) before its request is forwarded: as
+    /// much of it as the bound on spooled bytes and the disk allow; the rest
+    /// then streams. `None` when nothing can be spooled.
+    fn spool_body(&mut self, head: &Head) -> Result<Option<Spooled<'a>>, BodyEnd> {
+        let len = match head.framing {
+            Framing::None | Framing::Length(0) => return Ok(None),
+            Framing::Length(n) => Some(n),
+            Framing::Chunked => None,
         };
         let cap = self.gate.limits.spool_max;
-        if len == 0 || cap == 0 || self.gate.spooled.load(Ordering::Acquire) >= cap {
+        if cap == 0 || self.gate.spooled.load(Ordering::Acquire) >= cap {
             return Ok(None);
         }
-        let mut spool = match Spool::new(&self.gate.spooled, cap) {
+        let spool = match Spool::new(&self.gate.spooled, cap) {
             Ok(spool) => spool,
             Err(e) => {
                 log::warn!(target: "flaskrs::server", "cannot create a temporary file for a request body, streaming it instead: {e}");
@@ -287,27 +298,65 @@ impl<'a> Conn<'a> {
         };
         self.send_continue(head)?;
         self.set_timeout(self.gate.limits.body_timeout);
+        let mut spooled = Spooled {
+            spool,
+            pending: Vec::new(),
+            dechunker: None,
+        };
+        match len {
+            Some(len) => self.spool_length(&mut spooled.spool, len)?,
+            None => self.spool_chunked(&mut spooled)?,
+        }
+        Ok(Some(spooled))
+    }
+
+    fn spool_length(&mut self, spool: &mut Spool<'a>, len: u64) -> Result<(), BodyEnd> {
         let mut left = len;
         loop {
             let have = self.buf.bytes();
             let take = usize::try_from(left).unwrap_or(usize::MAX).min(have.len());
             if take > 0 {
                 if !spool.push(&have[..take]) {
-                    return Ok(Some(spool));
+                    return Ok(());
                 }
                 self.buf.consume(take);
                 left -= take as u64;
             }
             if left == 0 {
-                return Ok(Some(spool));
+                return Ok(());
             }
-            self.fill_body(len, READ_SIZE)?;
+            self.fill_body(Some(len), READ_SIZE)?;
         }
     }
 
-    /// Reads more of a body of `len` bytes, growing the buffer up to `max`,
-    /// under the body idle timeout.
-    fn fill_body(&mut self, len: u64, max: usize) -> Result<(), BodyEnd> {
+    /// Spools a chunked body as it will be forwarded (checked and
+    /// re-chunked); a malformed or oversize one is refused before any
+    /// worker sees it.
+    fn spool_chunked(&mut self, spooled: &mut Spooled<'a>) -> Result<(), BodyEnd> {
+        let mut dechunker = Dechunker::new(self.gate.limits.effective_max_body());
+        let mut piece = Vec::new();
+        loop {
+            let used = dechunker
+                .feed(self.buf.bytes(), &mut piece, &self.gate.limits)
+                .map_err(BodyEnd::Refuse)?;
+            self.buf.consume(used);
+            if !piece.is_empty() && !spooled.spool.push(&piece) {
+                spooled.pending = piece;
+                break;
+            }
+            piece.clear();
+            if dechunker.is_done() {
+                break;
+            }
+            self.fill_body(None, READ_SIZE)?;
+        }
+        spooled.dechunker = Some(dechunker);
+        Ok(())
+    }
+
+    /// Reads more of a body (of `len` bytes, or chunked), growing the
+    /// buffer up to `max`, under the body idle timeout.
+    fn fill_body(&mut self, len: Option<u64>, max: usize) -> Result<(), BodyEnd> {
         loop {
             match self.buf.fill(&self.slot.stream, max) {
                 // Ended early (the client half-closed): as a truncated body
@@ -315,7 +364,10 @@ impl<'a> Conn<'a> {
                 Ok(0) => {
                     return Err(BodyEnd::Refuse(Reject {
                         status: 400,
-                        reason: format!("the body ended before its {len} bytes"),
+                        reason: match len {
+                            Some(len) => format!("the body ended before its {len} bytes"),
+                            None => "the chunked body ended before its last chunk".to_owned(),
+                        },
                     }))
                 }
                 Ok(_) => return Ok(()),
@@ -600,10 +652,10 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Forwards one request and streams its body (first what `spool`
-    /// holds of it), while a relay thread copies the answer. The private
+    /// Forwards one request and streams its body (first what was
+    /// spooled of it), while a relay thread copies the answer. The private
     /// connection is closed after it.
-    fn forward(&mut self, head: &Head, spool: Option<Spool<'_>>) -> Result<(), BodyEnd> {
+    fn forward(&mut self, head: &Head, spooled: Option<Spooled<'_>>) -> Result<(), BodyEnd> {
         if let Err(e) = self.relayed_upstream() {
             log::error!(target: "flaskrs::server", "cannot reach the app server: {e}");
             return Err(BodyEnd::Refuse(Reject {
@@ -612,7 +664,7 @@ impl<'a> Conn<'a> {
             }));
         }
         self.slot.track.push(head.method == "HEAD", true);
-        let mut out = if spool.is_some() {
+        let mut out = if spooled.is_some() {
             // The client had its `100 Continue` from the front door already.
             let mut told = head.clone();
             told.expect_continue = false;
@@ -620,6 +672,23 @@ impl<'a> Conn<'a> {
         } else {
             head.forward_relayed(&self.peer, self.id)
         };
+        // What was spooled goes first, right after the head.
+        let mut sent = 0;
+        let mut dechunker = None;
+        if let Some(mut spooled) = spooled {
+            self.send_up(&out);
+            out.clear();
+            sent = spooled.spool.len();
+            if let Err(e) = spooled.spool.send_to(|piece| self.send_up(piece)) {
+                log::error!(target: "flaskrs::server", "{}: cannot read back the spooled body of {} {:?}: {e}", self.peer, head.method, head.target);
+                return Err(BodyEnd::Refuse(Reject {
+                    status: 500,
+                    reason: format!("the spooled body could not be read back: {e}"),
+                }));
+            }
+            self.send_up(&spooled.pending);
+            dechunker = spooled.dechunker;
+        }
         match head.framing {
             Framing::None | Framing::Length(0) => {
                 self.send_up(&out);
@@ -628,27 +697,14 @@ impl<'a> Conn<'a> {
             }
             // tiny_http reads a small body whole before it hands the request
             // to a worker, so only a complete request is sure to be taken.
-            Framing::Length(n) => {
-                let mut left = n;
-                if let Some(mut spool) = spool {
-                    self.send_up(&out);
-                    out.clear();
-                    left -= spool.len();
-                    if let Err(e) = spool.send_to(|piece| self.send_up(piece)) {
-                        log::error!(target: "flaskrs::server", "{}: cannot read back the spooled body of {} {:?}: {e}", self.peer, head.method, head.target);
-                        return Err(BodyEnd::Refuse(Reject {
-                            status: 500,
-                            reason: format!("the spooled body could not be read back: {e}"),
-                        }));
-                    }
-                }
-                self.forward_length(out, left).inspect(|_| self.see_taken())
-            }
+            Framing::Length(n) => self
+                .forward_length(out, n - sent)
+                .inspect(|_| self.see_taken()),
             Framing::Chunked => {
-                let mut dechunker = Dechunker::new(self.gate.limits.effective_max_body());
-                loop {
-                    let used = dechunker.feed(self.buf.bytes(), &mut out, &self.gate.limits);
-                    let used = match used {
+                let mut dechunker = dechunker
+                    .unwrap_or_else(|| Dechunker::new(self.gate.limits.effective_max_body()));
+                while !dechunker.is_done() {
+                    let used = match dechunker.feed(self.buf.bytes(), &mut out, &self.gate.limits) {
                         Ok(n) => n,
                         Err(r) => {
                             self.send_up(&out);
@@ -660,12 +716,13 @@ impl<'a> Conn<'a> {
                         self.send_up(&out);
                         out.clear();
                     }
-                    if dechunker.is_done() {
-                        self.see_taken();
-                        return Ok(());
+                    if !dechunker.is_done() {
+                        self.read_body()?;
                     }
-                    self.read_body()?;
                 }
+                self.send_up(&out);
+                self.see_taken();
+                Ok(())
             }
         }
     }

@@ -1,7 +1,9 @@
-//! Request bodies too big to read into memory, read into an unnamed
-//! temporary file before their request is forwarded (waitress and nginx do
-//! the same): a worker is only taken once the upload has arrived, so a
-//! client that uploads slowly holds its own connection, never a worker.
+//! Request bodies too big to read into memory (and chunked ones), read
+//! into an unnamed temporary file before their request is forwarded
+//! (waitress and nginx do the same): a worker is only taken once the
+//! upload has arrived, so a client that uploads slowly holds its own
+//! connection, never a worker. A chunked body is spooled checked and
+//! re-chunked, as it will be forwarded.
 //!
 //! The bytes held in such files at once, across connections, are bounded
 //! by [`ServerLimits::spool_max`](crate::server::ServerLimits::spool_max).
