@@ -26,11 +26,12 @@ const HANDOFF_WAIT_MAX: Duration = Duration::from_millis(100);
 /// Bytes read from the client per `read`.
 const READ_SIZE: usize = 16 * 1024;
 
-/// The largest body read whole by the front door before its request is
-/// forwarded, in one piece with its head: a worker is only taken by a
-/// complete request, so a client that sends its body slowly holds its own
-/// connection and never a worker (nginx buffers request bodies for the same
-/// reason). Larger bodies stream through as they arrive. The private
+/// The largest body read whole into memory by the front door before its
+/// request is forwarded, in one piece with its head: a worker is only taken
+/// by a complete request, so a client that sends its body slowly holds its
+/// own connection and never a worker (nginx buffers request bodies for the
+/// same reason). Larger bodies go to a temporary file first (see
+/// `Conn::spool_body`). The private
 /// socket's buffer (over 200 KiB by default on Linux) takes such a request
 /// without tiny_http reading, so writing it cannot wait on an app that
 /// answers before it reads (see [`Conn::run`]).
@@ -270,7 +271,8 @@ impl<'a> Conn<'a> {
         self.send_continue(head)?;
         self.set_timeout(self.gate.limits.body_timeout);
         while self.buf.bytes().len() < len {
-            self.fill_body(Some(len as u64), len.max(READ_SIZE))?;
+            let left = (len - self.buf.bytes().len()) as u64;
+            self.fill_body(Some(left), len.max(READ_SIZE))?;
         }
         Ok(())
     }
@@ -297,7 +299,6 @@ impl<'a> Conn<'a> {
             }
         };
         self.send_continue(head)?;
-        self.set_timeout(self.gate.limits.body_timeout);
         let mut spooled = Spooled {
             spool,
             pending: Vec::new(),
@@ -310,8 +311,7 @@ impl<'a> Conn<'a> {
         Ok(Some(spooled))
     }
 
-    fn spool_length(&mut self, spool: &mut Spool<'a>, len: u64) -> Result<(), BodyEnd> {
-        let mut left = len;
+    fn spool_length(&mut self, spool: &mut Spool<'a>, mut left: u64) -> Result<(), BodyEnd> {
         loop {
             let have = self.buf.bytes();
             let take = usize::try_from(left).unwrap_or(usize::MAX).min(have.len());
@@ -325,7 +325,7 @@ impl<'a> Conn<'a> {
             if left == 0 {
                 return Ok(());
             }
-            self.fill_body(Some(len), READ_SIZE)?;
+            self.read_body(Some(left))?;
         }
     }
 
@@ -348,15 +348,15 @@ impl<'a> Conn<'a> {
             if dechunker.is_done() {
                 break;
             }
-            self.fill_body(None, READ_SIZE)?;
+            self.read_body(None)?;
         }
         spooled.dechunker = Some(dechunker);
         Ok(())
     }
 
-    /// Reads more of a body (of `len` bytes, or chunked), growing the
-    /// buffer up to `max`, under the body idle timeout.
-    fn fill_body(&mut self, len: Option<u64>, max: usize) -> Result<(), BodyEnd> {
+    /// Reads more of a body (`left` bytes still to come, or chunked),
+    /// growing the buffer up to `max`, under the timeout set.
+    fn fill_body(&mut self, left: Option<u64>, max: usize) -> Result<(), BodyEnd> {
         loop {
             match self.buf.fill(&self.slot.stream, max) {
                 // Ended early (the client half-closed): as a truncated body
@@ -364,8 +364,8 @@ impl<'a> Conn<'a> {
                 Ok(0) => {
                     return Err(BodyEnd::Refuse(Reject {
                         status: 400,
-                        reason: match len {
-                            Some(len) => format!("the body ended before its {len} bytes"),
+                        reason: match left {
+                            Some(left) => format!("the body ended {left} bytes short"),
                             None => "the chunked body ended before its last chunk".to_owned(),
                         },
                     }))
@@ -717,7 +717,7 @@ impl<'a> Conn<'a> {
                         out.clear();
                     }
                     if !dechunker.is_done() {
-                        self.read_body()?;
+                        self.read_body(None)?;
                     }
                 }
                 self.send_up(&out);
@@ -741,22 +741,15 @@ impl<'a> Conn<'a> {
             if left == 0 {
                 return Ok(());
             }
-            self.read_body()?;
+            self.read_body(Some(left))?;
         }
     }
 
-    /// Reads more of a body, waiting up to the body idle timeout.
-    fn read_body(&mut self) -> Result<(), BodyEnd> {
+    /// Reads more of a body (`left` bytes still to come, or chunked),
+    /// waiting up to the body idle timeout.
+    fn read_body(&mut self, left: Option<u64>) -> Result<(), BodyEnd> {
         self.set_timeout(self.gate.limits.body_timeout);
-        loop {
-            match self.buf.fill(&self.slot.stream, READ_SIZE) {
-                Ok(0) => return Err(BodyEnd::Gone),
-                Ok(_) => return Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) if is_timeout(&e) => return Err(BodyEnd::Timeout),
-                Err(_) => return Err(BodyEnd::Gone),
-            }
-        }
+        self.fill_body(left, READ_SIZE)
     }
 
     /// A body broke off or was refused after its head was forwarded. The
