@@ -101,8 +101,9 @@ pub struct ServerConfig {
     /// TCP port; 0 picks a free one (see [`super::ServerHandle::addr`]).
     pub port: u16,
     /// Worker threads that run the handler. Default: twice the available
-    /// cores, at least 8, because workers also wait on slow clients while
-    /// they read bodies and write responses.
+    /// cores, at least 8, because workers also wait: on the app's own I/O
+    /// (a database, a file) and on clients slow to read a response.
+    /// (Request bodies arrive whole before a worker sees the request.)
     pub threads: usize,
     /// Request limits and timeouts.
     pub limits: ServerLimits,
