@@ -110,21 +110,35 @@ impl Caller<'_> {
     }
 }
 
+/// Calls `f` for each element as Rhai's array function `name` does,
+/// handing `take` each element with its result.
+fn each(
+    ctx: &NativeCallContext<'_>,
+    array: &mut Array,
+    f: &FnPtr,
+    name: &'static str,
+    mut take: impl FnMut(&Dynamic, Dynamic),
+) -> Result<(), Box<EvalAltResult>> {
+    let mut caller = Caller {
+        ctx,
+        f,
+        name,
+        settled: None,
+    };
+    for (i, item) in array.iter_mut().enumerate() {
+        let result = caller.call(item, i)?;
+        take(item, result);
+    }
+    Ok(())
+}
+
 fn map(
     ctx: NativeCallContext<'_>,
     array: &mut Array,
     f: FnPtr,
 ) -> Result<Array, Box<EvalAltResult>> {
-    let mut caller = Caller {
-        ctx: &ctx,
-        f: &f,
-        name: "map",
-        settled: None,
-    };
     let mut out = Array::with_capacity(array.len());
-    for (i, item) in array.iter_mut().enumerate() {
-        out.push(caller.call(item, i)?);
-    }
+    each(&ctx, array, &f, "map", |_, result| out.push(result))?;
     Ok(out)
 }
 
@@ -133,18 +147,12 @@ fn filter(
     array: &mut Array,
     f: FnPtr,
 ) -> Result<Array, Box<EvalAltResult>> {
-    let mut caller = Caller {
-        ctx: &ctx,
-        f: &f,
-        name: "filter",
-        settled: None,
-    };
     let mut out = Array::new();
-    for (i, item) in array.iter_mut().enumerate() {
-        if caller.call(item, i)?.as_bool().unwrap_or(false) {
+    each(&ctx, array, &f, "filter", |item, keep| {
+        if keep.as_bool().unwrap_or(false) {
             out.push(item.clone());
         }
-    }
+    })?;
     Ok(out)
 }
 
